@@ -1,0 +1,99 @@
+"""What a run returns to callers of the facade: segments, users, recommendations and a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from interestlens.tools.errors import InputError
+from interestlens.tools.records import Recommendation, Segment
+
+
+class RunSummary(BaseModel):
+    """Counts and timings of one run; printed by the CLI and written into the report."""
+
+    model_config = ConfigDict(frozen=True)
+    inputs: tuple[str, ...]
+    n_input_rows: int
+    n_kept: int
+    n_quarantined: int
+    n_exact_duplicates: int
+    n_near_duplicates: int
+    n_noise: int
+    is_document_mode: bool
+    n_users: int
+    n_segments: int
+    n_clusters: int
+    n_outliers: int
+    n_embedded: int
+    n_embedding_cache_hits: int
+    n_items: int
+    language_share: dict[str, float]
+    lexical_weight: float
+    embedding_model: str
+    naming_mode: str
+    topics: tuple[tuple[str, ...], ...] = ()
+    stage_seconds: dict[str, float]
+    total_seconds: float
+    out_dir: str | None = None
+    store_dir: str
+
+
+class UserProfile(BaseModel):
+    """One user's segment, confidence and interests."""
+
+    model_config = ConfigDict(frozen=True)
+    user: str
+    segment_id: str
+    segment_name: str
+    confidence: float
+    is_outlier: bool
+    n_events: int
+    top_interests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The result of ``Assistant.run``: segments, per-user table, recommendations, summary."""
+
+    segments: list[Segment]
+    users: pd.DataFrame
+    recommendations: pd.DataFrame
+    summary: RunSummary
+    output_files: dict[str, Path] = field(default_factory=dict)
+    recommender: Callable[[str, int], list[Recommendation]] | None = None
+
+    def segment(self, segment_id: str) -> Segment:
+        """Return one segment by id."""
+        for segment in self.segments:
+            if segment.segment_id == segment_id:
+                return segment
+        raise KeyError(f"unknown segment {segment_id!r}")
+
+    def user(self, user_id: str) -> UserProfile:
+        """Return the profile of one user; ``KeyError`` when the user is unknown."""
+        rows = self.users[self.users["user"] == str(user_id)]
+        if rows.empty:
+            raise KeyError(f"unknown user {user_id!r}")
+        row = rows.iloc[0]
+        interests = str(row["top_interests"] or "")
+        return UserProfile(
+            user=str(row["user"]),
+            segment_id=str(row["segment"]),
+            segment_name=self.segment(str(row["segment"])).name,
+            confidence=float(row["confidence"]),
+            is_outlier=bool(row["is_outlier"]),
+            n_events=int(row["n_events"]),
+            top_interests=tuple(t for t in interests.split(";") if t),
+        )
+
+    def recommend(self, user_id: str, k: int = 5) -> list[Recommendation]:
+        """Return up to ``k`` recommendations for one user, best first."""
+        self.user(user_id)
+        if self.recommender is None:
+            raise InputError(self.summary.store_dir, "this result holds no recommender")
+        return self.recommender(str(user_id), k)

@@ -1,0 +1,44 @@
+"""The one configuration object; built once at the edge (CLI, UI, ``Assistant(settings=...)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """InterestLens settings. Precedence: explicit argument / CLI flag > environment > default.
+
+    Environment variables use the prefix ``INTERESTLENS_`` (e.g. ``INTERESTLENS_EMBEDDING_MODEL``);
+    the LLM endpoint also reads the usual ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="INTERESTLENS_", extra="ignore")
+
+    store_dir: Path = Path(".interestlens")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_batch_size: int = 64
+    lexical_weight: float | None = Field(
+        None, description="Weight of lexical (jieba TF-IDF/LSA) features in the fused "
+        "representation; None picks it from the share of Chinese text."
+    )
+    half_life_days: float | None = 90.0
+    min_segment_users: int = 5
+    recommendations_per_user: int = 5
+    random_state: int = 0
+    llm_model: str | None = Field(
+        None, validation_alias=AliasChoices("INTERESTLENS_LLM_MODEL", "OPENAI_MODEL")
+    )
+    llm_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("INTERESTLENS_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("INTERESTLENS_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+
+    @property
+    def llm_configured(self) -> bool:
+        """Return True when an LLM endpoint and model are both set."""
+        return bool(self.llm_model and (self.llm_base_url or self.llm_api_key))

@@ -1,0 +1,5 @@
+"""``python -m interestlens`` runs the CLI."""
+
+from interestlens.cli import app
+
+app()
