@@ -24,3 +24,15 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         atomic.atomic_write_csv(target, pd.DataFrame({"a": [1]}))
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic.atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
