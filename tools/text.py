@@ -1,0 +1,148 @@
+"""Tokenisation of Chinese, English and mixed text into content words.
+
+Chinese (and any text containing CJK characters) is cut with jieba; English and other text is
+split into lower-cased letter words. Both paths drop stop-words, punctuation, numbers and tokens
+too short to carry a topic. The stop-word lists and jieba's dictionary are loaded once, on first
+use, into a lock-guarded module cache: they are read-only data, never changed after loading.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib.resources import files
+
+from interestlens.tools.records import Progress
+
+logger = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[^\W_](?:[^\W_]|['\-](?=[^\W_]))*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\uff07": "'"})
+_PROGRESS_EVERY = 2000
+_CJK_FIRST, _CJK_LAST = "\u3400", "\u9fff"  # jieba words start with a CJK ideograph or none
+_jieba_lock = threading.Lock()
+
+
+def stopwords(language: str) -> frozenset[str]:
+    """Return the stop-words used for ``language`` ("zh" or "en"; anything else gets "en").
+
+    The English list is scikit-learn's ``ENGLISH_STOP_WORDS`` plus ``resources/stopwords_en.txt``;
+    the Chinese list is ``resources/stopwords_zh.txt``. Both are cached after the first call.
+    """
+    return _stopwords("zh" if language == "zh" else "en")
+
+
+@lru_cache(maxsize=2)
+def _stopwords(language: str) -> frozenset[str]:
+    if language == "zh":
+        return _read_resource("stopwords_zh.txt")
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | _read_resource("stopwords_en.txt")
+
+
+def _read_resource(name: str) -> frozenset[str]:
+    text = (files("interestlens.tools") / "resources" / name).read_text(encoding="utf-8")
+    lines = (line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    return frozenset(word for line in lines for word in line.split())
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """Import jieba, silence its logger and load its dictionary (once, thread-safely)."""
+    with _jieba_lock:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return jieba
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether ``text`` contains at least one CJK ideograph."""
+    return _CJK.search(text) is not None
+
+
+def tokenize(text: str, language: str) -> list[str]:
+    """Split one text into content words.
+
+    Args:
+        text: The text; ``None`` or non-strings give no tokens.
+        language: "zh", "en" or "other". Text containing CJK characters is cut with jieba
+            whatever this says, so mixed Chinese-English text is handled too.
+
+    Returns:
+        Content words in text order (repeats kept): Chinese words of two or more characters
+        that are not stop-words, and lower-cased English words of two or more letters that are
+        not stop-words. Punctuation, whitespace and numbers never appear.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    text = text.translate(_APOSTROPHES)
+    if language == "zh" or has_cjk(text):
+        return _tokenize_zh(text)
+    return _tokenize_en(text)
+
+
+def _tokenize_zh(text: str) -> list[str]:
+    zh_stop, en_stop = _stopwords("zh"), _stopwords("en")
+    tokens = []
+    for raw in _jieba().lcut(text):
+        if len(raw) < 2:  # single characters: punctuation, digits, letters, function words
+            continue
+        if _CJK_FIRST <= raw[0] <= _CJK_LAST:
+            if raw not in zh_stop:
+                tokens.append(raw)
+        elif not raw.isspace():
+            tokens.extend(_clean_words(raw.lower(), en_stop))
+    return tokens
+
+
+def _tokenize_en(text: str) -> list[str]:
+    return _clean_words(text.lower(), _stopwords("en"))
+
+
+def _clean_words(text: str, stop: frozenset[str]) -> list[str]:
+    words = []
+    for word in _WORD.findall(text):
+        if word.endswith("'s"):
+            word = word[:-2]
+        if len(word) > 1 and word not in stop and has_letter(word):
+            words.append(word)
+    return words
+
+
+def has_letter(token: str) -> bool:
+    """Return whether ``token`` has at least one letter or ideograph (so is not a pure number)."""
+    return any(char.isalpha() for char in token)
+
+
+def tokenize_many(
+    texts: Sequence[str], languages: Sequence[str], *, progress: Progress | None = None
+) -> list[list[str]]:
+    """Tokenize many texts, one language code per text (see :func:`tokenize`).
+
+    Args:
+        texts: The texts.
+        languages: Language code of each text, same length as ``texts``.
+        progress: Optional callback, called as ``progress("tokenize", done, total)``.
+
+    Returns:
+        One token list per text, in input order.
+
+    Raises:
+        ValueError: If ``texts`` and ``languages`` differ in length.
+    """
+    if len(texts) != len(languages):
+        raise ValueError(f"{len(texts)} texts but {len(languages)} language codes")
+    total = len(texts)
+    result = []
+    for done, (text, language) in enumerate(zip(texts, languages, strict=True), start=1):
+        result.append(tokenize(text, language))
+        if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+            progress("tokenize", done, total)
+    return result
