@@ -94,7 +94,7 @@ def _print_summary(result) -> None:
     from rich.table import Table
 
     s = result.summary
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title="InterestLens run", show_header=False)
     rows = [
         ("inputs", ", ".join(s.inputs)),

@@ -1,0 +1,121 @@
+"""`interestlens run` / `interestlens demo` end to end, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+N_USERS = 120
+
+
+def interestlens(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "interestlens", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    first = interestlens("demo", "--out", out, "--users", N_USERS)
+    second = interestlens("run", out / "demo_events.csv", "--out", out / "again",
+                          "--store", out / "store")
+    return out, first, second
+
+
+def test_demo_writes_every_output_with_the_promised_columns(demo_run):
+    out, first, _ = demo_run
+    assert first.returncode == 0, first.stderr
+    for name in ("segments.json", "users.csv", "events.csv", "recommendations.csv",
+                 "report.md", "report.html", "quarantine.csv", "segments_map.png"):
+        assert (out / name).is_file(), name
+    users = pd.read_csv(out / "users.csv")
+    assert list(users.columns[:4]) == ["user", "segment", "confidence", "top_interests"]
+    events = pd.read_csv(out / "events.csv")
+    assert list(events.columns) == ["event_id", "user", "language", "sentiment", "text"]
+    assert events["sentiment"].between(-1, 1).all()
+    assert set(events["language"]) >= {"zh", "en"}
+    recs = pd.read_csv(out / "recommendations.csv")
+    assert list(recs.columns[:5]) == ["user", "rank", "item", "score", "reason"]
+    assert (pd.read_csv(out / "quarantine.csv").columns.tolist()
+            == ["source", "row", "reason", "raw"])
+
+
+def test_demo_counts_add_up_and_nothing_is_lost(demo_run):
+    out, first, _ = demo_run
+    raw = pd.read_csv(out / "demo_events.csv")
+    kept = pd.read_csv(out / "events.csv")
+    quarantined = pd.read_csv(out / "quarantine.csv")
+    assert len(raw) == len(kept) + len(quarantined)
+    assert len(quarantined) >= 5  # the generator plants spam, duplicates and empty rows
+    assert f"{len(raw):,} in = {len(kept):,} kept + {len(quarantined):,} quarantined" in first.stdout
+
+
+def test_demo_segments_recover_the_planted_interest_groups(demo_run, demo):
+    out, _, _ = demo_run
+    from interestlens.tools.demo import generate_demo
+
+    groups = generate_demo(n_users=N_USERS, seed=0).groups
+    users = pd.read_csv(out / "users.csv", dtype={"user": str})
+    truth = users["user"].map(groups)
+    assert truth.notna().all()
+    assert normalized_mutual_info_score(truth, users["segment"]) >= 0.6
+    segments = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    assert len({s["name"] for s in segments}) == len(segments)
+    assert all(s["naming_mode"] == "extractive" and s["keywords"] for s in segments)
+    assert sum(s["n_users"] for s in segments) == len(users)
+
+
+def test_recommendations_exclude_items_the_user_has_seen(demo_run):
+    out, _, _ = demo_run
+    raw = pd.read_csv(out / "demo_events.csv", dtype=str)
+    seen = set(zip(raw["user_id"], raw["item_id"]))
+    recs = pd.read_csv(out / "recommendations.csv", dtype={"user": str, "item": str})
+    assert len(recs) > 0
+    assert not any((u, i) in seen for u, i in zip(recs["user"], recs["item"]))
+    assert recs.groupby("user")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()
+
+
+def test_second_run_into_the_same_store_embeds_nothing(demo_run):
+    _, first, second = demo_run
+    assert second.returncode == 0, second.stderr
+    assert " 0 texts embedded" in second.stdout
+    assert " 0 texts embedded" not in first.stdout
+
+
+def test_report_shows_pipeline_map_and_cards(demo_run):
+    out, _, _ = demo_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "flowchart" in html and "data:image/png;base64," in html
+    segments = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    assert all(s["name"] in html or s["name"].replace("&", "&amp;") in html for s in segments)
+
+
+@pytest.mark.parametrize("content, suffix, message", [
+    (b"", ".csv", r"empty"),
+    (b"user,score\n1,2\n", ".csv", r"text column"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", ".csv", r"binary"),
+    (b"a,b\n", ".xlsx", r"unsupported file type"),
+])
+def test_bad_input_gives_one_line_error_and_exit_code(tmp_path, content, suffix, message):
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(content)
+    result = interestlens("run", bad, "--out", tmp_path / "out", "--store", tmp_path / "store")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and str(bad.name) in lines[0]
+    assert pytest.importorskip("re").search(message, lines[0], flags=2)
+
+
+def test_all_rows_quarantined_exits_non_zero_and_keeps_the_rows(tmp_path):
+    bad = tmp_path / "spam.csv"
+    bad.write_text("user,text\n1,!!!!!!\n2,\n3,哈哈哈哈哈哈哈哈\n", encoding="utf-8")
+    result = interestlens("run", bad, "--out", tmp_path / "out", "--store", tmp_path / "store")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no usable rows" in result.stderr
+    assert len(pd.read_csv(tmp_path / "out" / "quarantine.csv")) == 3
