@@ -1,4 +1,4 @@
-"""``Assistant``: the facade the CLI, the UI and Python callers use. It delegates; it decides nothing."""
+"""``Assistant``: the facade the CLI, the UI and Python callers use; it delegates, never decides."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Put any text into the run's fused space: neural embedding ⊕ lexical LSA, with the run's weight."""
+"""Put any text into the run's fused space: neural embedding ⊕ lexical LSA, at the run's weight."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +75,10 @@ def run_pipeline(
     column_map: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run ingest → clean → features → embed → store → profile → cluster → segment → name →
-    recommend → report and return the result.
+    """Run every stage on ``inputs`` and return the result.
+
+    Stages: ingest → clean → features → embed → profile → cluster → segment → name → store →
+    recommend → report.
     """
     clock, started = _Clock(), time.perf_counter()
     with clock.stage("ingest"):

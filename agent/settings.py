@@ -12,7 +12,7 @@ class Settings(BaseSettings):
     """InterestLens settings. Precedence: explicit argument / CLI flag > environment > default.
 
     Environment variables use the prefix ``INTERESTLENS_`` (e.g. ``INTERESTLENS_EMBEDDING_MODEL``);
-    the LLM endpoint also reads the usual ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``.
+    the LLM endpoint also reads ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``.
     """
 
     model_config = SettingsConfigDict(env_prefix="INTERESTLENS_", extra="ignore")

@@ -105,7 +105,8 @@ def _print_summary(result) -> None:
         ("users", f"{s.n_users:,} in {s.n_segments} segments from {s.n_clusters} clusters "
                   f"({s.n_outliers:,} outliers assigned with low confidence)"),
         ("embedding", f"{s.embedding_model}: {s.n_embedded:,} texts embedded, "
-                      f"{s.n_embedding_cache_hits:,} from cache; lexical weight {s.lexical_weight}"),
+                      f"{s.n_embedding_cache_hits:,} from cache; "
+                      f"lexical weight {s.lexical_weight}"),
         ("languages", ", ".join(f"{k} {v:.0%}" for k, v in s.language_share.items())),
         ("naming", s.naming_mode),
         ("items", f"{s.n_items:,}"),
@@ -157,8 +158,8 @@ def run(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo data and outputs.")] = Path(
-        "out/demo"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for the demo data and outputs.")] = Path("out/demo"),
     store: Annotated[Path | None, typer.Option(help="Persistent store folder.")] = None,
     users: Annotated[int, typer.Option(help="Number of demo users.")] = 240,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 0,

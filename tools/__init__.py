@@ -1,1 +1,1 @@
-"""Pure pipeline stages of InterestLens: one module per stage, plus the shared records and errors."""
+"""Pure pipeline stages of InterestLens: one module per stage, plus shared records and errors."""

@@ -23,6 +23,7 @@ from zlib import crc32
 import numpy as np
 import pandas as pd
 from datasketch import MinHash
+
 from interestlens.tools.errors import ConfigError
 from interestlens.tools.records import (
     EVENT_ID,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
+
 from interestlens.tools.errors import InputError
 from interestlens.tools.records import (
     EVENT_COLUMNS,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from interestlens.tools.atomic import atomic_write_csv
 from interestlens.tools.errors import ConfigError
 

@@ -93,7 +93,7 @@ def user_interests(
     *,
     n_interests: int = 3,
 ) -> dict[str, list[str]]:
-    """Return each user's top interests: their segment's keywords they use most, then their own words.
+    """Return each user's top interests: segment keywords they use most, then their own words.
 
     ``events`` needs ``USER`` and ``segment`` columns; ``tokens`` aligns with its rows.
     """

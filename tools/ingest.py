@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from interestlens.tools.connectors import (
     FILE_KINDS,
     MOVIELENS_ROLES,

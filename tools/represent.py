@@ -1,7 +1,7 @@
 """Fuse neural sentence embeddings with lexical (LSA) vectors into one representation.
 
-MiniLM, the default embedding model, is English-only: on Chinese text its vectors cluster badly, so the
-fused representation leans on jieba-tokenised lexical features as the share of Chinese text grows.
+MiniLM, the default embedding model, is English-only: on Chinese text its vectors cluster badly,
+so the fused representation leans on jieba-tokenised lexical features as the Chinese share grows.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def test_demo_counts_add_up_and_nothing_is_lost(demo_run):
     quarantined = pd.read_csv(out / "quarantine.csv")
     assert len(raw) == len(kept) + len(quarantined)
     assert len(quarantined) >= 5  # the generator plants spam, duplicates and empty rows
-    assert f"{len(raw):,} in = {len(kept):,} kept + {len(quarantined):,} quarantined" in first.stdout
+    counts = f"{len(raw):,} in = {len(kept):,} kept + {len(quarantined):,} quarantined"
+    assert counts in first.stdout
 
 
 def test_demo_segments_recover_the_planted_interest_groups(demo_run, demo):

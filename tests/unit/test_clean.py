@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+
 from interestlens.tools.clean import (
     CleanResult,
     clean_events,

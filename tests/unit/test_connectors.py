@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from interestlens.tools.connectors import (
     content_event_ids,
     load_movielens,

@@ -2,6 +2,7 @@ import hashlib
 
 import pandas as pd
 import pytest
+
 from interestlens.tools.clean import clean_events, detect_language
 from interestlens.tools.demo import DEMO_COLUMNS, EVENT_TYPES, generate_demo, write_demo_csv
 from interestlens.tools.errors import ConfigError

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from interestlens.tools.errors import ConfigError, InputError
 from interestlens.tools.ingest import ROLES, load_events, parse_column_map
 from interestlens.tools.records import EVENT_COLUMNS

@@ -50,8 +50,8 @@ def test_cli_import_loads_no_heavy_library():
 
 
 def test_installed_namespace_has_no_generic_top_level_modules():
-    code = ("import importlib.util as u; "
-            "print([n for n in ('tools', 'agent', 'ui', 'vectorstore', 'prompts') if u.find_spec(n)])")
+    names = "('tools', 'agent', 'ui', 'vectorstore', 'prompts')"
+    code = f"import importlib.util as u; print([n for n in {names} if u.find_spec(n)])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd="/")
     assert out.stdout.strip() == "[]"
