@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     store_dir: Path = Path(".interestlens")
     embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_batch_size: int = 64
+    embedding_batch_size: int = 128
     lexical_weight: float | None = Field(
         None, description="Weight of lexical (jieba TF-IDF/LSA) features in the fused "
         "representation; None picks it from the share of Chinese text."
