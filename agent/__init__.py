@@ -4,14 +4,22 @@ This module's names are the whole surface that ``interestlens`` and ``ui`` may u
 """
 
 from interestlens.agent.assistant import Assistant
+from interestlens.agent.chat import Reply, ToolCall
 from interestlens.agent.results import RunResult, RunSummary, UserProfile
 from interestlens.agent.settings import Settings
 from interestlens.tools.demo import write_demo_csv
-from interestlens.tools.errors import ConfigError, InputError, InterestLensError, LLMError, StoreError
+from interestlens.tools.errors import (
+    ConfigError,
+    InputError,
+    InterestLensError,
+    LLMError,
+    StoreError,
+)
 from interestlens.tools.ingest import parse_column_map
 from interestlens.tools.records import Recommendation, Segment
 
 __all__ = [
     "Assistant", "ConfigError", "InputError", "InterestLensError", "LLMError", "Recommendation",
-    "RunResult", "RunSummary", "Segment", "Settings", "StoreError", "UserProfile", "parse_column_map", "write_demo_csv",
+    "Reply", "RunResult", "RunSummary", "Segment", "Settings", "StoreError", "ToolCall",
+    "UserProfile", "parse_column_map", "write_demo_csv",
 ]

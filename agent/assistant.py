@@ -30,6 +30,7 @@ class Assistant:
         self.last_result: RunResult | None = None
         self._store = None
         self._explorer = None
+        self._chat = None
 
     def run(
         self,
@@ -51,6 +52,17 @@ class Assistant:
             column_map=column_map, progress=progress,
         )
         return self.last_result
+
+    def ask(self, question: str):
+        """Answer a question about the segments: LLM agent when configured, else offline router.
+
+        Returns a ``Reply`` with the text, the tool calls made and the mode that produced it.
+        """
+        if self._chat is None:
+            from interestlens.agent.chat import ChatSession
+
+            self._chat = ChatSession.for_assistant(self)
+        return self._chat.ask(question)
 
     def close(self) -> None:
         """Release the store (its DuckDB file lock)."""
@@ -122,5 +134,8 @@ class Assistant:
         from interestlens.agent.explorer import StoreExplorer
 
         if self._explorer is None:
-            self._explorer = StoreExplorer(self._open_store())
+            from interestlens.agent.llm import LLMClient
+
+            llm = LLMClient.from_settings(self.settings)
+            self._explorer = StoreExplorer(self._open_store(), llm)
         return self._explorer

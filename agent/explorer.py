@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from interestlens.agent.encoder import ARTIFACT as ENCODER_ARTIFACT
+from interestlens.agent.llm import LLMClient
+from interestlens.agent.rationale import explain_recommendations
 from interestlens.agent.recommender import StoreRecommender
 from interestlens.agent.results import UserProfile
 from interestlens.tools.atomic import atomic_write_csv, atomic_write_text
@@ -25,8 +27,9 @@ from interestlens.vectorstore.artifacts import load_artifact
 class StoreExplorer:
     """Read-side view of one store, loaded once; the facade delegates its questions here."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, llm: LLMClient | None = None):
         self.store = store
+        self.llm = llm
         tables = {name: self._table(name) for name in ("segments", "users")}
         self._segments = [Segment.model_validate_json(r) for r in tables["segments"]["record"]]
         self._users = tables["users"].set_index("user", drop=False)
@@ -76,13 +79,13 @@ class StoreExplorer:
         """Recommend ``k`` unseen items to one user."""
         profile = self.user(user_id)
         vector = self.store.get_vectors("users", [profile.user])[0]
-        return self._recommender_().for_owner(profile.user, vector, k)
+        return self._explain(self._recommender_().for_owner(profile.user, vector, k))
 
     def recommend_for_segment(self, segment_id: str, k: int) -> list[Recommendation]:
         """Recommend ``k`` items to a whole segment, from its centroid."""
         segment = self.segment(segment_id)
         vector = self.store.get_vectors("segments", [segment.segment_id])[0]
-        return self._recommender_().for_owner(segment.segment_id, vector, k)
+        return self._explain(self._recommender_().for_owner(segment.segment_id, vector, k))
 
     def find_users(self, text: str, k: int) -> pd.DataFrame:
         """Return the ``k`` users whose interest profile is closest to ``text``."""
@@ -119,6 +122,13 @@ class StoreExplorer:
         summary = json.loads(runs["summary"].iloc[-1]) if len(runs) else {}
         return pipeline_mermaid(stage_counts(summary))
 
+    def _explain(self, recommendations: list[Recommendation]) -> list[Recommendation]:
+        """Rewrite templated reasons with the LLM when one is configured (kept on failure)."""
+        if self.llm is None:
+            return recommendations
+        return explain_recommendations(recommendations, interests=self._interests(),
+                                       client=self.llm).recommendations
+
     def _encode(self, text: str) -> np.ndarray:
         if self._encoder is None:
             self._encoder = load_artifact(self.store.path, ENCODER_ARTIFACT)
@@ -127,10 +137,13 @@ class StoreExplorer:
 
     def _recommender_(self) -> StoreRecommender:
         if self._recommender is None:
-            events = self._table("events")
-            interests = {u: t.split(";") for u, t in
-                         zip(self._users["user"], self._users["top_interests"].fillna(""))}
-            interests |= {s.segment_id: list(s.keywords[:5]) for s in self._segments}
-            self._recommender = StoreRecommender(self.store, events, interests)
+            self._recommender = StoreRecommender(self.store, self._table("events"),
+                                                 self._interests())
         return self._recommender
+
+    def _interests(self) -> dict[str, list[str]]:
+        """Return the interests of every user and segment, cited by recommendation reasons."""
+        interests = {u: t.split(";") for u, t in
+                     zip(self._users["user"], self._users["top_interests"].fillna(""))}
+        return interests | {s.segment_id: list(s.keywords[:5]) for s in self._segments}
 

@@ -14,6 +14,8 @@ import pandas as pd
 
 from interestlens.agent.encoder import ARTIFACT as ENCODER_ARTIFACT
 from interestlens.agent.encoder import FusedEncoder
+from interestlens.agent.llm import LLMClient
+from interestlens.agent.llm_naming import LLMNamer
 from interestlens.agent.recommender import StoreRecommender
 from interestlens.agent.results import RunResult, RunSummary
 from interestlens.agent.settings import Settings
@@ -24,7 +26,7 @@ from interestlens.tools.errors import InputError
 from interestlens.tools.evidence import SEGMENT, segment_evidence, user_interests
 from interestlens.tools.features import ClassTfidf, LexicalEncoder, TopicModel
 from interestlens.tools.ingest import load_events
-from interestlens.tools.name import ExtractiveNamer
+from interestlens.tools.name import ExtractiveNamer, SegmentNamer
 from interestlens.tools.profile import build_profiles
 from interestlens.tools.records import (
     EVENT_ID,
@@ -132,7 +134,8 @@ def run_pipeline(
             events, event_vectors, segment_table, segmenter.centroids_, keywords,
             n_total_users=len(profiles.user_ids),
         )
-        segments = ExtractiveNamer().name(evidence)
+        namer, naming_mode = _namer(settings, progress)
+        segments = namer.name(evidence)
         interests = user_interests(events, tokens, keywords)
         users = _user_table(profiles, segmenter, segment_ids, interests)
 
@@ -158,7 +161,7 @@ def run_pipeline(
         n_embedding_cache_hits=len(events) - n_embedded,
         n_items=recommender.n_items, language_share=language_share,
         lexical_weight=round(weight, 3), embedding_model=encoder.embedder.model_id,
-        naming_mode="extractive (offline)",
+        naming_mode=naming_mode,
         topics=tuple(tuple(words) for words in topic_model.topic_words_),
         stage_seconds=clock.seconds, total_seconds=0.0,
         out_dir=str(out_dir) if out_dir else None, store_dir=str(store.path),
@@ -172,7 +175,9 @@ def run_pipeline(
                 events=events[[EVENT_ID, USER, LANGUAGE, SENTIMENT, TEXT]],
                 recommendations=recommendations, quarantine=quarantine, map_coords=coords,
                 map_segments=users["segment"].to_numpy()[index],
-                summary=summary.model_dump() | {"stage_seconds": clock.seconds},
+                summary=summary.model_dump() | {
+                    "stage_seconds": clock.seconds,
+                    "total_seconds": round(time.perf_counter() - started, 2)},
             )
     summary = summary.model_copy(update={
         "stage_seconds": clock.seconds,
@@ -185,6 +190,15 @@ def run_pipeline(
         recommender=lambda user, k: recommender.for_owner(
             user, profiles.matrix[np.searchsorted(profiles.user_ids, user)], k),
     )
+
+
+def _namer(settings: Settings, progress: Progress | None) -> tuple[SegmentNamer, str]:
+    """Return the LLM namer when an endpoint is configured, else the extractive one."""
+    client = LLMClient.from_settings(settings)
+    if client is None:
+        return ExtractiveNamer(), "extractive (offline: no LLM configured)"
+    namer = LLMNamer(client, min_segment_users=settings.min_segment_users, progress=progress)
+    return namer, f"llm ({client.where}), extractive fallback per segment"
 
 
 def _input_label(inputs: Sequence[Path | str] | pd.DataFrame) -> str:

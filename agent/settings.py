@@ -15,7 +15,8 @@ class Settings(BaseSettings):
     the LLM endpoint also reads ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="INTERESTLENS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="INTERESTLENS_", extra="ignore",
+                                      populate_by_name=True)
 
     store_dir: Path = Path(".interestlens")
     embedding_model: str = "all-MiniLM-L6-v2"
@@ -37,6 +38,13 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("INTERESTLENS_LLM_API_KEY", "OPENAI_API_KEY")
     )
+
+    llm_temperature: float = 0.2
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 3
+    llm_max_concurrency: int = 4
+    llm_max_prompt_tokens: int = 3000
+    llm_cache_dir: Path | None = None
 
     @property
     def llm_configured(self) -> bool:

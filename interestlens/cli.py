@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -179,3 +180,24 @@ def demo(
         with _progress_bars() as progress:
             result = assistant.run([data], out_dir=out, progress=progress)
         _print_summary(result)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question, in Chinese or English.")],
+    store: Annotated[Path | None, typer.Option(help="Store folder of a previous run.")] = None,
+    show_tools: Annotated[bool, typer.Option("--show-tools", help="Print the tool calls.")] = False,
+    verbose: Verbose = 0,
+    debug: Debug = False,
+) -> None:
+    """Answer a question about the segments of a previous run (offline unless an LLM is set)."""
+    _configure(verbose)
+    with _errors_as_one_line(debug):
+        from interestlens.agent import Assistant
+
+        with Assistant(settings=_settings(store, None, None)) as assistant:
+            reply = assistant.ask(question)
+        typer.echo(reply.text)
+        for call in reply.tool_calls if show_tools else ():
+            typer.echo(f"  tool {call.name}({json.dumps(call.args, ensure_ascii=False)})", err=True)
+        typer.echo(f"[{reply.mode}] {reply.note}".rstrip(), err=True)

@@ -1,0 +1,1 @@
+"""Prompt files (data only): read by ``interestlens.agent.prompts``."""

@@ -109,6 +109,8 @@ class Segment(BaseModel):
     top_event_types: tuple[str, ...] = ()
     representative_texts: tuple[str, ...] = ()
     mean_confidence: float = 1.0
+    persona: str = ""  # written by the LLM namer; empty in offline mode
+    interests: tuple[str, ...] = ()  # key interests named by the LLM namer
 
 
 class Recommendation(BaseModel):
