@@ -196,6 +196,7 @@ def ask(
         from interestlens.agent import Assistant
 
         with Assistant(settings=_settings(store, None, None)) as assistant:
+            assistant.segments()  # a store without a finished run is an error, not an answer
             reply = assistant.ask(question)
         typer.echo(reply.text)
         for call in reply.tool_calls if show_tools else ():
