@@ -33,9 +33,9 @@ def test_english_inside_chinese_is_lower_cased_and_stopword_filtered():
 
 
 def test_english_keeps_content_words_only():
-    text = "I don't like the coffee's taste; the Espresso-Machine works 24/7. A+ 42"
+    text = "I don't like the coffee's taste; the Espresso-Machine works 24/7 with my grinder. A+ 42"
     tokens = tokenize(text, "en")
-    assert tokens == ["coffee", "taste", "espresso-machine", "works"]
+    assert tokens == ["coffee", "taste", "espresso-machine", "grinder"]
 
 
 def test_other_language_uses_the_word_splitter():
