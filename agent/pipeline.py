@@ -144,7 +144,8 @@ def run_pipeline(
                    segmenter.centroids_, progress)
 
     with clock.stage("recommend"):
-        recommender = StoreRecommender(store, events, interests)
+        recommender = StoreRecommender(store, events, interests, tune=True,
+                                       random_state=settings.random_state)
         recommender.index_items(encoder, progress)
         recommendations = recommender.rank(list(profiles.user_ids), profiles.matrix,
                                            settings.recommendations_per_user)
@@ -246,18 +247,25 @@ def _user_table(profiles, segmenter: ProfileSegmenter, segment_ids: np.ndarray,
 def _store_run(store: Store, events: pd.DataFrame, event_vectors: np.ndarray,
                users: pd.DataFrame, user_vectors: np.ndarray, segments: list,
                centroids: np.ndarray, progress: Progress | None) -> None:
+    """Make the store hold exactly this run: tables replaced, vectors upserted, stale ones dropped.
+
+    Only the embedding cache outlives a run, so re-running embeds nothing twice.
+    """
     table = events[[EVENT_ID, SOURCE, SOURCE_ROW, USER, TIMESTAMP, EVENT_TYPE, ITEM_ID,
                     ITEM_TEXT, LANGUAGE, SENTIMENT, SEGMENT, TEXT]]
-    store.write_table("events", table, key=EVENT_ID)
-    store.write_table("users", users, key="user")
+    store.write_table("events", table, key=None)
+    store.write_table("users", users, key=None)
     store.write_table("segments", pd.DataFrame({
         "segment_id": [s.segment_id for s in segments],
         "record": [s.model_dump_json() for s in segments],
-    }), key="segment_id")
-    store.upsert_vectors("events", events[EVENT_ID].tolist(), event_vectors,
-                         metadatas=events[[USER, EVENT_TYPE, LANGUAGE, SEGMENT]]
-                         .to_dict("records"), progress=progress)
-    store.upsert_vectors("users", users["user"].tolist(), user_vectors,
-                         metadatas=users[["segment"]].to_dict("records"), progress=progress)
-    store.upsert_vectors("segments", [s.segment_id for s in segments], centroids,
-                         metadatas=[{"name": s.name} for s in segments])
+    }), key=None)
+    collections = {
+        "events": (events[EVENT_ID].tolist(), event_vectors,
+                   events[[USER, EVENT_TYPE, LANGUAGE, SEGMENT]].to_dict("records")),
+        "users": (users["user"].tolist(), user_vectors, users[["segment"]].to_dict("records")),
+        "segments": ([s.segment_id for s in segments], centroids,
+                     [{"name": s.name} for s in segments]),
+    }
+    for name, (ids, vectors, metadatas) in collections.items():
+        store.upsert_vectors(name, ids, vectors, metadatas=metadatas, progress=progress)
+        store.delete_missing(name, ids)

@@ -33,3 +33,15 @@ def test_user_profile_and_recommendations(result):
 def test_unknown_user_is_a_clear_key_error(result):
     with pytest.raises(KeyError, match="unknown user"):
         result.user("no-such-user")
+
+
+def test_a_new_run_replaces_the_previous_one_in_the_store(tmp_path, demo_events):
+    with Assistant(store=tmp_path / "store") as assistant:
+        assistant.run(demo_events.head(600))
+        second = assistant.run(demo_events.iloc[600:1000])
+        stored_users = {u for s in assistant.segments()
+                        for u in assistant.query_events(
+                            "SELECT DISTINCT user FROM events WHERE segment = ?",
+                            [s.segment_id], limit=10_000)["user"]}
+        assert stored_users == set(second.users["user"])
+        assert sum(s.n_users for s in assistant.segments()) == len(second.users)
