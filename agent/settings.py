@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "INTERESTLENS_CONFIG"
+DEFAULT_CONFIG_FILE = Path("interestlens.toml")
 
 
 class Settings(BaseSettings):
-    """InterestLens settings. Precedence: explicit argument / CLI flag > environment > default.
+    """InterestLens settings.
 
-    Environment variables use the prefix ``INTERESTLENS_`` (e.g. ``INTERESTLENS_EMBEDDING_MODEL``);
-    the LLM endpoint also reads ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``.
+    Precedence: explicit argument / CLI flag > environment > config file > default. Environment
+    variables use the prefix ``INTERESTLENS_`` (e.g. ``INTERESTLENS_EMBEDDING_MODEL``); the LLM
+    endpoint also reads ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL``. The config
+    file is ``interestlens.toml`` in the working folder, or the file named by
+    ``INTERESTLENS_CONFIG``; its keys are the field names (``llm_model = "qwen-plus"``).
     """
 
     model_config = SettingsConfigDict(env_prefix="INTERESTLENS_", extra="ignore",
@@ -45,6 +57,19 @@ class Settings(BaseSettings):
     llm_max_concurrency: int = 4
     llm_max_prompt_tokens: int = 3000
     llm_cache_dir: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read the TOML config file after the environment and before the defaults."""
+        config = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config))
 
     @property
     def llm_configured(self) -> bool:
