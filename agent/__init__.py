@@ -17,9 +17,11 @@ from interestlens.tools.errors import (
 )
 from interestlens.tools.ingest import parse_column_map
 from interestlens.tools.records import Recommendation, Segment
+from interestlens.tools.report import OUTPUT_FILES
 
 __all__ = [
-    "Assistant", "ConfigError", "InputError", "InterestLensError", "LLMError", "Recommendation",
+    "OUTPUT_FILES", "Assistant", "ConfigError", "InputError", "InterestLensError", "LLMError",
+    "Recommendation",
     "Reply", "RunResult", "RunSummary", "Segment", "Settings", "StoreError", "ToolCall",
     "UserProfile", "parse_column_map", "write_demo_csv",
 ]

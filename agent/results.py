@@ -21,6 +21,7 @@ class RunSummary(BaseModel):
     n_input_rows: int
     n_kept: int
     n_quarantined: int
+    n_rejected_at_read: int  # rows ingest could not read or use (bad JSON, no user, post type…)
     n_exact_duplicates: int
     n_near_duplicates: int
     n_noise: int

@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_batch_size: int = 128
     lexical_weight: float | None = Field(
-        None, description="Weight of lexical (jieba TF-IDF/LSA) features in the fused "
-        "representation; None picks it from the share of Chinese text."
+        None, ge=0.0, le=1.0, description="Weight of lexical (jieba TF-IDF/LSA) features in the "
+        "fused representation; None picks it from the share of Chinese text."
     )
     half_life_days: float | None = 90.0
     min_segment_users: int = 5

@@ -79,11 +79,33 @@ def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _settings(store: Path | None, embedding_model: str | None, lexical_weight: float | None):
-    from interestlens.agent import Settings
+    """Build the settings; an invalid flag, variable or config value is a one-line ConfigError."""
+    from pydantic import ValidationError
+
+    from interestlens.agent import ConfigError, Settings
 
     overrides = {"store_dir": store, "embedding_model": embedding_model,
                  "lexical_weight": lexical_weight}
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"setting '{field}' (flag, INTERESTLENS_{field.upper()} or config "
+                          f"file): {first['msg']}, got {first.get('input')!r}") from None
+
+
+def _check_out_dir(out: Path, paths: list[Path]) -> None:
+    """Refuse an --out that is a file, or that would overwrite one of the inputs."""
+    from interestlens.agent import OUTPUT_FILES, ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    clashes = [p for p in paths if p.is_file() and p.resolve().parent == out.resolve()
+               and p.name in OUTPUT_FILES]
+    if clashes:
+        raise ConfigError(f"--out {out}: would overwrite the input {clashes[0]}; "
+                          "choose another output folder")
 
 
 def _parse_map(spec: str | None) -> dict[str, str] | None:
@@ -102,7 +124,8 @@ def _print_summary(result) -> None:
     rows = [
         ("inputs", ", ".join(s.inputs)),
         ("rows", f"{s.n_input_rows:,} in = {s.n_kept:,} kept + {s.n_quarantined:,} quarantined "
-                 f"({s.n_exact_duplicates:,} duplicates, {s.n_near_duplicates:,} near-duplicates, "
+                 f"({s.n_rejected_at_read:,} unreadable or unusable, "
+                 f"{s.n_exact_duplicates:,} duplicates, {s.n_near_duplicates:,} near-duplicates, "
                  f"{s.n_noise:,} noise)"),
         ("mode", "document (one row = one user)" if s.is_document_mode else "users"),
         ("users", f"{s.n_users:,} in {s.n_segments} segments from {s.n_clusters} clusters "
@@ -152,6 +175,7 @@ def run(
         from interestlens.agent import Assistant
 
         settings = _settings(store, embedding_model, lexical_weight)
+        _check_out_dir(out, paths)
         assistant = Assistant(settings=settings)
         with _progress_bars() as progress:
             result = assistant.run(paths, out_dir=out, column_map=_parse_map(column_map),

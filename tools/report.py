@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 STAGES: tuple[str, ...] = ("ingest", "clean", "features", "embed", "store", "profile", "cluster",
                            "segment", "name", "recommend", "report")
+OUTPUT_FILES: tuple[str, ...] = (
+    "segments.json", "users.csv", "events.csv", "recommendations.csv", "quarantine.csv",
+    "segments_map.png", "report.md", "report.html",
+)
 USERS_COLUMNS: tuple[str, ...] = ("user", "segment", "confidence", "top_interests")
 EVENTS_COLUMNS: tuple[str, ...] = (EVENT_ID, USER, LANGUAGE, SENTIMENT, TEXT)
 RECOMMENDATIONS_COLUMNS: tuple[str, ...] = ("user", "rank", "item", "score", "reason")
@@ -134,7 +138,7 @@ def _map_png(coords: np.ndarray, segment_labels: Sequence[str], names: Mapping[s
     coords = np.asarray(coords, dtype=float).reshape(-1, 2)
     labels = np.asarray([str(label) for label in segment_labels])
     font = cjk_font_path()
-    if font is None and any(not str(n).isascii() for n in names.values()):
+    if font is None and any(re.search("[\u3040-\u9fff]", str(n)) for n in names.values()):
         logger.warning("no CJK font installed (e.g. apt-get install fonts-noto-cjk): the map "
                        "legend shows segment ids and the ASCII part of each name")
     fig = Figure(figsize=(11, 7), dpi=110)

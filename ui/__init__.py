@@ -1,0 +1,1 @@
+"""Gradio chat UI (built in a later issue); imports only ``interestlens.agent``."""

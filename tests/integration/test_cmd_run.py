@@ -105,3 +105,20 @@ def test_all_rows_quarantined_exits_non_zero_and_keeps_the_rows(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "no usable rows" in result.stderr
     assert len(pd.read_csv(tmp_path / "out" / "quarantine.csv")) == 3
+
+
+@pytest.mark.parametrize("out_name, extra, message", [
+    (".", [], r"would overwrite the input"),
+    ("events.csv", [], r"exists and is not a folder"),
+    ("out", ["--lexical-weight", "5"], r"lexical_weight.*less than or equal to 1"),
+])
+def test_bad_options_are_refused_before_any_work(tmp_path, out_name, extra, message):
+    data = tmp_path / "events.csv"
+    data.write_text("user,text\n1,I love espresso and grinders\n", encoding="utf-8")
+    before = data.read_bytes()
+    result = interestlens("run", data, "--out", tmp_path / out_name, "--store",
+                          tmp_path / "store", *extra)
+    assert result.returncode == 3, result.stderr
+    assert re.search(message, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert data.read_bytes() == before
