@@ -154,6 +154,7 @@ def run_pipeline(
     summary = RunSummary(
         inputs=tuple(s.source for s in ingested.sources),
         n_input_rows=ingested.n_input_rows, n_kept=len(events), n_quarantined=len(quarantine),
+        n_rejected_at_read=len(ingested.quarantine),
         n_exact_duplicates=cleaned.n_exact_duplicates,
         n_near_duplicates=cleaned.n_near_duplicates, n_noise=cleaned.n_noise,
         is_document_mode=ingested.is_document_mode, n_users=len(profiles.user_ids),
