@@ -85,7 +85,7 @@ class StoreExplorer:
         """Recommend ``k`` items to a whole segment, from its centroid."""
         segment = self.segment(segment_id)
         vector = self.store.get_vectors("segments", [segment.segment_id])[0]
-        return self._explain(self._recommender_().for_owner(segment.segment_id, vector, k))
+        return self._explain(self._recommender_().for_segment(segment.segment_id, vector, k))
 
     def find_users(self, text: str, k: int) -> pd.DataFrame:
         """Return the ``k`` users whose interest profile is closest to ``text``."""

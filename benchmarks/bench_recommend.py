@@ -3,20 +3,24 @@
     python -m benchmarks.bench_recommend --data ../shared/data/movielens_latest_small
     python -m benchmarks.bench_recommend --data ../shared/data/stackexchange_small_sites/beer
 
-Protocol, metrics and models: ``benchmarks/recsys_eval.py``. Every method sees the same split;
-the hybrid's weights are tuned on a validation split carved from the training part only.
-Time-aware scores are computed at each user's last training interaction unless
-``--clock next_visit`` (the instant of the user's first test interaction: optimistic).
-Segment popularity uses a k-means (k=8) stand-in over genre/tag profiles unless ``--segments``
-names a CSV (``user,segment``) of InterestLens segments computed from training events.
+Protocol, metrics and baselines: ``benchmarks/recsys_eval.py``. Every method sees the same split.
+Two rows run the product's recommender:
+
+- "hybrid (tools.collab)": ``HybridRecommender`` on the harness's inputs (TF-IDF LSA item vectors,
+  a k-means stand-in for segments, or ``--segments``), weights tuned by ``tools.collab_tune`` on a
+  validation split of the training part;
+- "InterestLens (product run)": ``Assistant.run`` on the training events (see
+  ``benchmarks/recsys_product.py``) with its own embeddings, segments and tuning.
+  ``recommend_s`` is the time to recommend for every user from the built store (read the events,
+  tune, fit, rank and explain).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,29 +31,49 @@ from benchmarks.recsys_eval import (
     Segmenter,
     Split,
     content_scores,
-    ease_scores,
-    ease_weights,
     evaluate,
-    fit_hybrid,
     genre_kmeans_segments,
     item_knn_scores,
     item_knn_weights,
     load_dataset,
+    lsa_item_vectors,
     popularity_counts,
-    recommend_hybrid,
     segment_popularity,
     segments_from_table,
     target_matrix,
     temporal_split,
     tfidf_item_vectors,
-    time_decayed_popularity,
     top_k,
-    tune_hybrid,
+    training_interactions,
 )
+from benchmarks.recsys_product import product_events, product_lists, run_product
+from interestlens.tools.collab import HybridRecommender
+from interestlens.tools.collab_tune import tune_hybrid
+from interestlens.tools.ease import fit_ease
 
 K = 10
-HYBRID = "InterestLens hybrid"
+HYBRID = "hybrid (tools.collab, tuned on validation)"
+PRODUCT = "InterestLens (product run on training events)"
 Method = tuple[str, Callable[[Split], object], Callable[[object, Split, np.ndarray], np.ndarray]]
+
+
+def tuned_hybrid(split: Split, segmenter: Segmenter) -> HybridRecommender:
+    """Return the product's hybrid fitted on the split's training part, weights tuned first."""
+    interactions = training_interactions(split)
+    data = {"user_segments": dict(zip(split.users, map(str, segmenter(split)), strict=True)),
+            "item_vectors": lsa_item_vectors(split.item_text),
+            "item_ids": split.data.item_ids.astype(str)}
+    model = HybridRecommender()
+    result = tune_hybrid(model, interactions, **data)
+    return model.set_params(**(result.params if result else {})).fit(interactions, **data)
+
+
+def hybrid_lists(model: HybridRecommender, split: Split, rows: np.ndarray) -> np.ndarray:
+    """Return the hybrid's ranked lists for the user ``rows`` as catalogue indices (-1 pads)."""
+    ids, _, _ = model.recommend(split.users[rows].tolist(), k=K)
+    frame = pd.DataFrame([(u, r, i) for u, items in zip(split.users[rows], ids, strict=True)
+                          for r, i in enumerate(items, start=1)], columns=["user", "rank", "item"])
+    return product_lists(frame, split, rows, K)
 
 
 def methods(segmenter: Segmenter, segment_source: str) -> list[Method]:
@@ -57,9 +81,9 @@ def methods(segmenter: Segmenter, segment_source: str) -> list[Method]:
     def tiled(scores: np.ndarray, split: Split, rows: np.ndarray) -> np.ndarray:
         return top_k(np.tile(scores, (len(rows), 1)), split.train[rows], k=K)
 
-    def tuned_hybrid(split: Split) -> tuple:
-        weights, _ = tune_hybrid(split, segmenter=segmenter)
-        return fit_hybrid(split, segment_labels=segmenter(split)), weights
+    def ease(matrix: Callable[[Split], object]) -> tuple[Callable, Callable]:
+        return (lambda s: fit_ease(matrix(s)),
+                lambda m, s, r: top_k(m.scores(matrix(s)[r]), s.train[r], k=K))
 
     return [
         ("popularity (all training interactions)", popularity_counts, tiled),
@@ -72,17 +96,9 @@ def methods(segmenter: Segmenter, segment_source: str) -> list[Method]:
          lambda m, s, r: top_k(content_scores(s.train[r], m), s.train[r], k=K)),
         ("item-kNN cosine, 100 neighbours", lambda s: item_knn_weights(s.train),
          lambda m, s, r: top_k(item_knn_scores(s.train[r], m), s.train[r], k=K)),
-        ("EASE lambda=500", lambda s: ease_weights(s.train),
-         lambda m, s, r: top_k(ease_scores(s.train[r], *m), s.train[r], k=K)),
-        ("EASE lambda=500, positives only (hybrid term)", lambda s: ease_weights(target_matrix(s)),
-         lambda m, s, r: top_k(ease_scores(target_matrix(s)[r], *m), s.train[r], k=K)),
-        (f"{HYBRID} + MMR (tuned on validation)", tuned_hybrid,
-         lambda m, s, r: recommend_hybrid(m[0], s, r, m[1], k=K)),
-        (f"{HYBRID}, no MMR (same weights)", None,
-         lambda m, s, r: recommend_hybrid(m[0], s, r, replace(m[1], diversity=0.0), k=K)),
-        ("recency term alone (hybrid's half-life)", None,
-         lambda m, s, r: top_k(time_decayed_popularity(
-             s, r, half_life_days=m[1].half_life_days), s.train[r], k=K)),
+        ("EASE lambda=500", *ease(lambda s: s.train)),
+        ("EASE lambda=500, positives only", *ease(target_matrix)),
+        (f"{HYBRID} [{segment_source}]", lambda s: tuned_hybrid(s, segmenter), hybrid_lists),
     ]
 
 
@@ -90,44 +106,88 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True,
                         help="MovieLens or Stack Exchange folder")
-    parser.add_argument("--clock", choices=["last_seen", "next_visit"], default="last_seen",
-                        help="when time-aware scores are computed for a user (see temporal_split)")
     parser.add_argument("--segments", type=Path, default=None,
                         help="CSV user,segment of InterestLens segments (training events only)")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="store folder for the product run (reused: its embedding cache "
+                             "makes a second run faster); a temporary one by default")
+    parser.add_argument("--no-product", action="store_true", help="skip the product run")
     args = parser.parse_args()
 
     data = load_dataset(args.data)
-    split = temporal_split(data, clock=args.clock)
+    split = temporal_split(data)
     rows = split.eval_rows
     if args.segments:
         table = pd.read_csv(args.segments, dtype=str)
         segmenter = segments_from_table(dict(zip(table["user"], table["segment"], strict=True)))
         segment_source = "InterestLens segments"
     else:
-        segmenter, segment_source = genre_kmeans_segments, "STAND-IN k-means k=8 on genres/tags"
+        segmenter, segment_source = genre_kmeans_segments, "STAND-IN k-means k=8"
     print(f"{data.name}: {len(split.users)} users ({len(rows)} with test positives), "
           f"{len(data.item_ids)} catalogue items, {len(split.train_events)} training interactions")
-    results, model = [], None
+    results = []
     for name, fit, recommend in methods(segmenter, segment_source):
         start = time.perf_counter()
-        model = fit(split) if fit else model
-        fit_s = time.perf_counter() - start if fit else 0.0
+        model = fit(split)
+        fit_s = time.perf_counter() - start
         start = time.perf_counter()
         recs = recommend(model, split, rows)
-        recommend_s = time.perf_counter() - start
-        scores = evaluate(recs, split, rows)
-        results.append({
-            "commit": commit(), "machine": machine(), "dataset": f"{data.name} ({args.clock})",
-            "method": name,
+        results.append(_row(data.name, name, evaluate(recs, split, rows), fit_s,
+                            time.perf_counter() - start))
+        if name.startswith(HYBRID):
+            print("hybrid weights (tuned on validation):", _weights(model))
+    if not args.no_product:
+        results.append(_product_row(args, split, rows))
+    print_table(results)
+    _print_ratios(results)
+
+
+def _product_row(args: argparse.Namespace, split: Split, rows: np.ndarray) -> dict:
+    events = product_events(args.data, split)
+    with tempfile.TemporaryDirectory() as scratch:
+        run = run_product(events, store_dir=args.store or Path(scratch) / "store", k=K)
+    print(f"product run: {len(events)} training events, {run.run_s:.1f} s "
+          f"(stages {run.stage_seconds}); recommending for all {len(split.users)} users from "
+          f"the store: {run.recommend_s:.1f} s tuning + fitting + ranking, "
+          f"{run.recommend_saved_s:.1f} s with the saved weights; same lists each time: "
+          f"{run.is_deterministic}")
+    print("product weights (tuned on validation):", _weights(run.weights))
+    print("product reasons, first user:")
+    for reason in run.recommendations["reason"].head(3):
+        print("  ", reason)
+    recs = product_lists(run.recommendations, split, rows, K)
+    return _row(split.data.name, PRODUCT, evaluate(recs, split, rows), run.run_s, run.recommend_s)
+
+
+def _weights(model: HybridRecommender | dict) -> dict:
+    params = model.get_params() if isinstance(model, HybridRecommender) else model
+    names = ("collab", "collab_positive", "content", "segment", "recency", "popularity",
+             "half_life_days", "clock", "diversity", "min_user_events", "cold_segment",
+             "cold_recency", "cold_popularity")
+    return {name: params[name] for name in names if name in params}
+
+
+def _row(dataset: str, method: str, scores: dict, fit_s: float, recommend_s: float) -> dict:
+    return {"commit": commit(), "machine": machine(), "dataset": dataset, "method": method,
             "P@10": f"{scores['precision']:.4f}", "R@10": f"{scores['recall']:.4f}",
             "NDCG@10": f"{scores['ndcg']:.4f}", "coverage": f"{scores['coverage']:.4f}",
             "ILD": f"{scores['ild']:.3f}", "fit_s": f"{fit_s:.1f}",
-            "recommend_s": f"{recommend_s:.1f}", "peak_MB": f"{peak_mb():.0f}"})
-    print_table(results)
-    print("hybrid weights (tuned on validation):", asdict(model[1]))
-    base, hybrid = results[0], next(r for r in results if r["method"].startswith(HYBRID))
-    for metric in ("NDCG@10", "coverage"):
-        print(f"hybrid / popularity {metric}: x{float(hybrid[metric]) / float(base[metric]):.2f}")
+            "recommend_s": f"{recommend_s:.1f}", "peak_MB": f"{peak_mb():.0f}"}
+
+
+def _print_ratios(results: list[dict]) -> None:
+    popularity = results[0]
+    baselines = [r for r in results if not r["method"].startswith((HYBRID, PRODUCT))]
+    best = max(baselines, key=lambda r: float(r["NDCG@10"]))
+    for row in results:
+        if row["method"].startswith((HYBRID, PRODUCT)):
+            print(f"{row['method']}: NDCG@10 x{_ratio(row, popularity, 'NDCG@10')} popularity, "
+                  f"x{_ratio(row, best, 'NDCG@10')} best baseline ({best['method']}); "
+                  f"coverage x{_ratio(row, popularity, 'coverage')} popularity")
+
+
+def _ratio(row: dict, base: dict, metric: str) -> str:
+    return f"{float(row[metric]) / max(float(base[metric]), 1e-12):.2f}"
 
 
 if __name__ == "__main__":

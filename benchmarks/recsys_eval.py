@@ -1,4 +1,4 @@
-"""Offline recommender evaluation (issue 7): temporal protocol, metrics, baselines, the hybrid.
+"""Offline recommender evaluation (issue 7): temporal protocol, metrics and baselines.
 
 Protocol: per user, interactions are sorted by time (ties by item); the oldest 80 % (at least one)
 train, the rest test. The positives to find are the user's *target* test interactions (MovieLens:
@@ -11,10 +11,8 @@ an ideal DCG over min(k, n_positives), catalogue coverage = distinct recommended
 size, intra-list diversity = mean pairwise (1 - cosine) of the recommended items' one-hot
 features (genres or tags; an item without features has cosine 0 to every other).
 
-The hybrid (``tune_hybrid``, ``fit_hybrid``, ``recommend_hybrid``) adds up per-user [0, 1]-scaled
-terms: EASE on all interactions, EASE on positive ones, TF-IDF content cosine, segment popularity,
-time-decayed popularity at the user's ``now`` and global popularity; MMR re-ranks the result.
-Its weights are tuned on a validation split carved from the training part, never on test.
+The hybrid recommender itself lives in the product (``tools.collab``, tuned by
+``tools.collab_tune``); ``training_interactions`` hands it the training part of a split.
 """
 
 from __future__ import annotations
@@ -23,19 +21,19 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.linalg import lapack
 from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from interestlens.tools.connectors import load_movielens, load_stackexchange
+from interestlens.tools.rank import top_k as top_k_columns
 from interestlens.tools.records import EVENT_TYPE, ITEM_ID, TEXT, TIMESTAMP, USER
 
 MOVIELENS_INTERACTIONS = ("liked", "rated", "disliked")  # every rating; "liked" is rating >= 4
@@ -43,7 +41,6 @@ MOVIELENS_TARGETS = ("liked",)
 MOVIELENS_NOTES = ("tagged",)
 STACKEXCHANGE_INTERACTIONS = ("question", "answer", "comment")
 STACKEXCHANGE_TARGETS = ("answer", "comment")
-Clock = Literal["last_seen", "next_visit"]
 _HTML_TAG = re.compile(r"<[^>]+>")
 
 
@@ -145,8 +142,6 @@ class Split:
         train: Users x items, 1.0 where the user interacted in training.
         train_events: Training events with ``row`` (user row), ``item``, ``time``, ``is_target``.
         split_time: Per user row, the time of the first test interaction (inf when none).
-        clock: How ``now`` was chosen (see ``temporal_split``).
-        now: Per user row, when its recommendations are made.
         targets: Per user row, the positive test items not seen in training.
         item_text: Base item text plus the notes written before their writer's split time.
         notes: Those notes.
@@ -157,8 +152,6 @@ class Split:
     train: sp.csr_matrix
     train_events: pd.DataFrame
     split_time: np.ndarray
-    clock: Clock
-    now: np.ndarray
     targets: tuple[np.ndarray, ...]
     item_text: np.ndarray
     notes: pd.DataFrame
@@ -169,14 +162,8 @@ class Split:
         return np.flatnonzero([len(t) > 0 for t in self.targets])
 
 
-def temporal_split(data: RecData, *, train_fraction: float = 0.8,
-                   clock: Clock = "last_seen") -> Split:
-    """Split each user's interactions by time: the oldest ``train_fraction`` (at least 1) train.
-
-    ``clock`` sets ``Split.now``, the moment time-aware scores are computed for each user: its
-    last training interaction (``"last_seen"``, what a batch product knows) or its first test
-    interaction (``"next_visit"``: recommendations made the instant the user returns; optimistic).
-    """
+def temporal_split(data: RecData, *, train_fraction: float = 0.8) -> Split:
+    """Split each user's interactions by time: the oldest ``train_fraction`` (at least 1) train."""
     events = data.events.sort_values(["user", "time", "item"], kind="stable")
     users, rows = np.unique(events["user"].to_numpy(), return_inverse=True)
     sizes = np.bincount(rows)
@@ -188,8 +175,6 @@ def temporal_split(data: RecData, *, train_fraction: float = 0.8,
     train.data[:] = 1.0
     split_time = np.full(len(users), np.inf)
     np.minimum.at(split_time, rows[~is_train], times[~is_train])
-    last_seen = np.full(len(users), -np.inf)
-    np.maximum.at(last_seen, rows[is_train], times[is_train])
     test = ~is_train & events["is_target"].to_numpy()
     test &= ~np.isin(rows * len(data.item_ids) + items,
                      rows[is_train] * len(data.item_ids) + items[is_train])
@@ -202,8 +187,7 @@ def temporal_split(data: RecData, *, train_fraction: float = 0.8,
         train_events=pd.DataFrame({"row": rows[is_train], "item": items[is_train],
                                    "time": times[is_train],
                                    "is_target": events["is_target"].to_numpy()[is_train]}),
-        split_time=split_time, clock=clock,
-        now=last_seen if clock == "last_seen" else split_time,
+        split_time=split_time,
         targets=tuple(np.sort(targets.get(row, np.array([], dtype=int))).astype(int)
                       for row in range(len(users))),
         item_text=_with_notes(data.item_text, notes), notes=notes)
@@ -216,15 +200,26 @@ def _with_notes(item_text: np.ndarray, notes: pd.DataFrame) -> np.ndarray:
     return (pd.Series(item_text, dtype=object) + " " + extra).to_numpy()
 
 
-def training_data(split: Split) -> RecData:
-    """Return the training part of a split as a dataset, to carve a validation split from it."""
+def training_interactions(split: Split) -> pd.DataFrame:
+    """Return the training part of a split as the product's interaction table.
+
+    Columns ``INTERACTION_COLUMNS`` of ``tools.interactions``; item ids are the catalogue ids and
+    a target interaction (a rating >= 4, an answer, a comment) is a positive one.
+    """
     events = split.train_events
-    return RecData(
-        name=f"{split.data.name} (training)", notes=split.notes,
-        events=pd.DataFrame({"user": split.users[events["row"]], "item": events["item"],
-                             "time": events["time"], "is_target": events["is_target"]}),
-        item_ids=split.data.item_ids, item_text=split.data.item_text,
-        item_features=split.data.item_features)
+    return pd.DataFrame({
+        "user": split.users[events["row"]].astype(str),
+        "item": split.data.item_ids[events["item"]].astype(str),
+        "timestamp": pd.to_datetime(events["time"], unit="s", utc=True),
+        "is_positive": events["is_target"].to_numpy(dtype=bool)})
+
+
+def lsa_item_vectors(texts: Sequence[str], *, n_components: int = 128,
+                     random_state: int = 0) -> np.ndarray:
+    """Return dense unit item vectors: TF-IDF reduced by truncated SVD (LSA)."""
+    tfidf = tfidf_item_vectors(texts)
+    size = max(1, min(n_components, tfidf.shape[1] - 1))
+    return normalize(TruncatedSVD(size, random_state=random_state).fit_transform(tfidf))
 
 
 # ---- metrics -----------------------------------------------------------------------------------
@@ -234,11 +229,7 @@ def top_k(scores: np.ndarray, seen: sp.csr_matrix, *, k: int = 10) -> np.ndarray
     """Return each row's ``k`` best unseen item indices, best first (ties: lower index first)."""
     masked = np.array(scores, dtype=np.float64)
     masked[seen.nonzero()] = -np.inf
-    k = min(k, masked.shape[1])
-    part = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    best = np.take_along_axis(masked, part, axis=1)
-    order = np.lexsort((part, -best), axis=1)
-    return np.take_along_axis(part, order, axis=1)
+    return top_k_columns(masked, k=k)
 
 
 def ranking_metrics(recs: np.ndarray, targets: Sequence[np.ndarray]) -> dict[str, float]:
@@ -263,20 +254,25 @@ def ranking_metrics(recs: np.ndarray, targets: Sequence[np.ndarray]) -> dict[str
 
 
 def catalogue_coverage(recs: np.ndarray, n_items: int) -> float:
-    """Return the share of the catalogue that appears in at least one list."""
-    return len(np.unique(recs)) / n_items
+    """Return the share of the catalogue that appears in at least one list (-1 pads ignored)."""
+    return len(np.unique(recs[recs >= 0])) / n_items
 
 
 def intra_list_diversity(recs: np.ndarray, features: sp.csr_matrix) -> float:
-    """Return the mean over lists of the mean pairwise (1 - cosine) of the items' features."""
+    """Return the mean over lists of the mean pairwise (1 - cosine) of the items' features.
+
+    -1 pads are left out; a list of fewer than two items is skipped.
+    """
     unit = normalize(features)
-    k = recs.shape[1]
     values = []
     for ranked in recs:
-        rows = unit[ranked]
-        similarity = (rows @ rows.T).toarray()
-        values.append(1.0 - (similarity.sum() - np.trace(similarity)) / (k * (k - 1)))
-    return float(np.mean(values))
+        ranked = ranked[ranked >= 0]
+        if len(ranked) < 2:
+            continue
+        similarity = (unit[ranked] @ unit[ranked].T).toarray()
+        pairs = len(ranked) * (len(ranked) - 1)
+        values.append(1.0 - (similarity.sum() - np.trace(similarity)) / pairs)
+    return float(np.mean(values)) if values else 0.0
 
 
 def evaluate(recs: np.ndarray, split: Split, rows: np.ndarray) -> dict[str, float]:
@@ -369,228 +365,3 @@ def item_knn_weights(train: sp.csr_matrix, *, n_neighbours: int = 100,
 def item_knn_scores(train: sp.csr_matrix, weights: sp.csr_matrix) -> np.ndarray:
     """Return per user the summed similarity of each item to the neighbours it has in training."""
     return (train @ weights).toarray()
-
-
-def ease_weights(train: sp.csr_matrix, *, l2: float = 500.0) -> tuple[np.ndarray, np.ndarray]:
-    """Fit EASE on the items with training interactions: B = I - P diag(1/diag(P)).
-
-    P = (XᵀX + λI)⁻¹ is computed in float32 through a Cholesky factorisation (about 4x faster
-    than a float64 ``inv``; the ranking is unchanged at λ = 500).
-
-    Returns:
-        The fitted item indices and B over them.
-    """
-    active = np.flatnonzero(np.asarray(train.sum(axis=0)).ravel() > 0)
-    x = train[:, active].toarray().astype(np.float32)
-    gram = x.T @ x
-    gram[np.diag_indices_from(gram)] += l2
-    factor, info = lapack.spotrf(gram, lower=False, overwrite_a=True)
-    precision, info2 = lapack.spotri(factor, lower=False, overwrite_c=True)
-    if info or info2:
-        raise np.linalg.LinAlgError(f"EASE Gram matrix is not positive definite ({info}, {info2})")
-    precision = np.triu(precision) + np.triu(precision, 1).T
-    weights = precision / -np.diag(precision)
-    weights[np.diag_indices_from(weights)] = 0.0
-    return active, weights
-
-
-def ease_scores(train: sp.csr_matrix, active: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Return EASE scores over the whole catalogue (0 for items without training interactions)."""
-    scores = np.zeros(train.shape, dtype=np.float64)
-    scores[:, active] = train[:, active] @ weights
-    return scores
-
-
-# ---- the InterestLens hybrid -------------------------------------------------------------------
-
-SECONDS_PER_DAY = 86_400.0
-COMPONENTS = ("collab", "collab_positive", "content", "segment", "recency", "popularity")
-
-
-@dataclass(frozen=True)
-class HybridWeights:
-    """Weights of the hybrid score and its MMR step (every term is scaled to [0, 1] per user).
-
-    Args:
-        collab: Weight of EASE fitted on, and fed with, all training interactions.
-        collab_positive: Weight of EASE fitted on, and fed with, positive (target) ones only.
-        content: Weight of cosine(user TF-IDF vector, item TF-IDF vector).
-        segment: Weight of log popularity within the user's segment.
-        recency: Weight of log time-decayed popularity at the user's "now".
-        popularity: Weight of log global popularity.
-        half_life_days: Half-life of the recency prior.
-        diversity: MMR trade-off in [0, 1] (0: rank by score alone), as in ``tools.recommend``.
-    """
-
-    collab: float = 1.0
-    collab_positive: float = 0.0
-    content: float = 0.0
-    segment: float = 0.0
-    recency: float = 0.0
-    popularity: float = 0.0
-    half_life_days: float = 90.0
-    diversity: float = 0.0
-
-
-def time_decayed_popularity(split: Split, rows: np.ndarray, *,
-                            half_life_days: float) -> np.ndarray:
-    """Return per user row the training interactions before its ``now``, halved per half-life.
-
-    In the product "now" is the newest event, so this is one vector shared by every user.
-    """
-    events = split.train_events
-    times, items = events["time"].to_numpy(), events["item"].to_numpy()
-    scores = np.zeros((len(rows), len(split.data.item_ids)))
-    for i, now in enumerate(split.now[rows]):
-        before = times < now
-        age = (now - times[before]) / (half_life_days * SECONDS_PER_DAY)
-        scores[i] = np.bincount(items[before], weights=0.5 ** age, minlength=scores.shape[1])
-    return scores
-
-
-def scale_rows(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
-    """Return each row min-max scaled to [0, 1] over its unseen items (seen items get 0)."""
-    masked = np.array(scores, dtype=np.float64)
-    masked[seen.nonzero()] = np.nan
-    low, high = np.nanmin(masked, axis=1, keepdims=True), np.nanmax(masked, axis=1, keepdims=True)
-    scaled = (masked - low) / np.where(high > low, high - low, 1.0)
-    return np.nan_to_num(scaled, nan=0.0)
-
-
-@dataclass(frozen=True)
-class HybridModel:
-    """What the hybrid learns from a training matrix.
-
-    Args:
-        ease: EASE fitted on all training interactions (fitted items, B).
-        ease_positive: EASE fitted on positive training interactions only.
-        item_vectors: TF-IDF vector of each catalogue item (content term and MMR).
-        segment_counts: Per user row, the training interaction counts within its segment.
-        popularity: Training interaction count of each item.
-    """
-
-    ease: tuple[np.ndarray, np.ndarray]
-    ease_positive: tuple[np.ndarray, np.ndarray]
-    item_vectors: sp.csr_matrix
-    segment_counts: np.ndarray
-    popularity: np.ndarray
-
-
-def fit_hybrid(split: Split, *, segment_labels: np.ndarray, l2: float = 500.0) -> HybridModel:
-    """Fit every model the hybrid's terms need on the training part of ``split``."""
-    return HybridModel(
-        ease=ease_weights(split.train, l2=l2),
-        ease_positive=ease_weights(target_matrix(split), l2=l2),
-        item_vectors=tfidf_item_vectors(split.item_text),
-        segment_counts=segment_popularity(split, segment_labels),
-        popularity=popularity_counts(split))
-
-
-def hybrid_terms(model: HybridModel, split: Split, rows: np.ndarray, *,
-                 half_life_days: Sequence[float]) -> dict[str, np.ndarray]:
-    """Return the hybrid's terms for the user ``rows``, each scaled to [0, 1] per user.
-
-    Counts enter as log1p. The recency term is keyed ``recency@{half_life}`` per half-life.
-    """
-    seen = split.train[rows]
-    terms = {
-        "collab": ease_scores(seen, *model.ease),
-        "collab_positive": ease_scores(target_matrix(split)[rows], *model.ease_positive),
-        "content": content_scores(seen, model.item_vectors),
-        "segment": np.log1p(model.segment_counts[rows]),
-        "popularity": np.tile(np.log1p(model.popularity), (len(rows), 1)),
-    }
-    for days in half_life_days:
-        terms[f"recency@{days:g}"] = np.log1p(
-            time_decayed_popularity(split, rows, half_life_days=days))
-    return {name: scale_rows(values, seen) for name, values in terms.items()}
-
-
-def recommend_hybrid(model: HybridModel, split: Split, rows: np.ndarray,
-                     weights: HybridWeights, *, k: int = 10) -> np.ndarray:
-    """Return the hybrid's ``k`` recommendations for each of the user ``rows``."""
-    terms = hybrid_terms(model, split, rows, half_life_days=(weights.half_life_days,))
-    return mmr_rerank(hybrid_scores(terms, weights), split.train[rows], model.item_vectors,
-                      k=k, diversity=weights.diversity)
-
-
-def hybrid_scores(terms: dict[str, np.ndarray], weights: HybridWeights) -> np.ndarray:
-    """Return the weighted sum of the scaled terms."""
-    total = np.zeros_like(terms["collab"])
-    for name in COMPONENTS:
-        key = f"recency@{weights.half_life_days:g}" if name == "recency" else name
-        if getattr(weights, name):
-            total += getattr(weights, name) * terms[key]
-    return total
-
-
-def mmr_rerank(scores: np.ndarray, seen: sp.csr_matrix, item_vectors: sp.csr_matrix, *,
-               k: int = 10, diversity: float = 0.0, pool: int = 50) -> np.ndarray:
-    """Return each row's ``k`` items by MMR over its ``pool`` best unseen items.
-
-    The gain of a candidate is ``(1 - diversity) * relevance - diversity * max cosine`` to the
-    items already picked, relevance being the score min-max scaled within the pool.
-    """
-    candidates = top_k(scores, seen, k=pool)
-    if diversity == 0:
-        return candidates[:, :k]
-    unit, size = normalize(item_vectors), candidates.shape[1]
-    picked = np.empty((len(candidates), min(k, size)), dtype=int)
-    for i, pool_items in enumerate(candidates):
-        relevance = scale_rows(scores[i, pool_items][None, :], sp.csr_matrix((1, size)))[0]
-        similarity = (unit[pool_items] @ unit[pool_items].T).toarray()
-        redundancy, available = np.zeros(size), np.ones(size, dtype=bool)
-        for rank in range(picked.shape[1]):
-            gain = np.where(available, (1 - diversity) * relevance - diversity * redundancy,
-                            -np.inf)
-            best = int(np.argmax(gain))
-            picked[i, rank], available[best] = pool_items[best], False
-            redundancy = np.maximum(redundancy, similarity[best])
-    return picked
-
-
-WEIGHT_GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0)
-HALF_LIFE_GRID = (0.25, 1.0, 7.0, 30.0, 90.0, 365.0)
-DIVERSITY_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
-
-
-def tune_hybrid(split: Split, *, segmenter: Segmenter, l2: float = 500.0, n_passes: int = 2,
-                min_gain: float = 0.005, tolerance: float = 0.01,
-                ) -> tuple[HybridWeights, float]:
-    """Tune the hybrid on a validation split carved from the training part only.
-
-    The training part is split again by the same temporal rule and clock. Coordinate ascent over
-    ``WEIGHT_GRID`` (recency jointly with ``HALF_LIFE_GRID``), starting from EASE alone, maximises
-    validation NDCG@10, taking a move only when it gains more than ``min_gain`` (relative; this
-    keeps noise-level terms out); then the largest diversity whose NDCG stays within ``tolerance``
-    (relative) of the best is kept.
-
-    Returns:
-        The weights and their validation NDCG@10.
-    """
-    inner = temporal_split(training_data(split), clock=split.clock)
-    rows = inner.eval_rows
-    model = fit_hybrid(inner, segment_labels=segmenter(inner), l2=l2)
-    terms = hybrid_terms(model, inner, rows, half_life_days=HALF_LIFE_GRID)
-    seen, targets = inner.train[rows], [inner.targets[r] for r in rows]
-
-    def ndcg(weights: HybridWeights) -> float:
-        recs = mmr_rerank(hybrid_scores(terms, weights), seen, model.item_vectors,
-                          diversity=weights.diversity)
-        return ranking_metrics(recs, targets)["ndcg"]
-
-    best = HybridWeights()
-    best_ndcg = ndcg(best)
-    moves = [{name: w} for name in COMPONENTS if name != "recency" for w in WEIGHT_GRID]
-    moves += [{"recency": w, "half_life_days": h} for w in WEIGHT_GRID for h in HALF_LIFE_GRID]
-    for _ in range(n_passes):
-        for move in moves:
-            candidate = replace(best, **move)
-            value = ndcg(candidate)
-            if value > (1 + min_gain) * best_ndcg:
-                best, best_ndcg = candidate, value
-    for diversity in DIVERSITY_GRID[1:]:
-        candidate = replace(best, diversity=diversity)
-        if ndcg(candidate) >= (1 - tolerance) * best_ndcg:
-            best = candidate
-    return best, best_ndcg

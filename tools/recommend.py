@@ -1,33 +1,36 @@
-"""Recommendation ranking: the item catalogue, what each user has seen, and templated reasons.
+"""Recommendation ranking: filter, order and explain candidates with templated reasons.
 
-The nearest-neighbour search (Chroma) is done by the caller; this module only filters, orders,
-optionally diversifies (MMR) and explains the candidates it is handed.
+The candidates come from the caller: the nearest items of a vector search (Chroma), or the
+hybrid recommender's picks (``tools.collab``) with their ``HybridEvidence``. This module filters,
+orders, optionally diversifies (MMR) and explains them; a reason cites the evidence: the user's
+own items that point to the pick, their interests it matches, its popularity in their segment.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import normalize
 
+from interestlens.tools.collab_evidence import HybridEvidence
 from interestlens.tools.errors import ConfigError
 from interestlens.tools.name import excerpt
-from interestlens.tools.records import EVENT_ID, ITEM_ID, ITEM_TEXT, TEXT, USER
+from interestlens.tools.rank import mmr_rerank
 
 logger = logging.getLogger(__name__)
 
-CATALOGUE_COLUMNS: tuple[str, ...] = ("item_id", "item_text", "n_events", "is_event_item")
-RECOMMENDATION_COLUMNS: tuple[str, ...] = ("user", "rank", "item", "score", "reason", "reason_mode")
-N_TEXTS_PER_ITEM = 3  # event texts joined into an item's text when the item has none
-ITEM_TEXT_WIDTH = 500
+RECOMMENDATION_COLUMNS: tuple[str, ...] = ("user", "rank", "item", "score", "reason", "reason_mode",
+                                           "evidence")
+EVIDENCE_SEPARATOR = " | "  # joins the evidence strings in the ``evidence`` column
 REASON_TEXT_WIDTH = 60
+TITLE_WIDTH = 40  # an item cited as evidence is quoted by its title, cut to this width
 N_REASON_KEYWORDS = 3
 MMR_MIN_POOL = 20  # MMR chooses among the max(4 k, this) best unseen candidates
-MMR_BATCH = 1024  # users diversified together in one padded array
 
 REASON_TEMPLATES = {
     "en": {
@@ -42,69 +45,48 @@ REASON_TEMPLATES = {
         "no_profile": "与你互动过的内容相似（相似度 {score:.2f}）：“{text}”",
     },
 }
+HYBRID_TEMPLATES = {
+    "en": {
+        "collab_positive": "users who liked {items} also liked it",
+        "collab": "users who engaged with {items} also engaged with it",
+        "collab_positive_anon": "liked by users like you",
+        "collab_anon": "popular with users like you",
+        "content": "matches your interests {keywords}",
+        "content_segment": "matches the segment's interests {keywords}",
+        "content_anon": "close to what you engaged with",
+        "segment": "popular in your segment {segment} ({n} users there)",
+        "segment_level": "popular in segment {segment} ({n} users)",
+        "segment_anon": "popular among users like you",
+        "recency": "trending now ({n:.1f} recent interactions)",
+        "popularity": "popular overall ({n} interactions)",
+        "cold_start": "you have few events yet, so: ",
+        "reason": '{drivers} (score {score:.2f}): "{text}"',
+        "join": "; ",
+    },
+    "zh": {
+        "collab_positive": "喜欢{items}的用户也喜欢它",
+        "collab": "关注{items}的用户也关注它",
+        "collab_positive_anon": "与你相似的用户喜欢它",
+        "collab_anon": "与你相似的用户常关注它",
+        "content": "与你的兴趣{keywords}相符",
+        "content_segment": "与该分群的兴趣{keywords}相符",
+        "content_anon": "与你互动过的内容相似",
+        "segment": "在你所在的分群{segment}中受欢迎（{n} 位用户）",
+        "segment_level": "在分群{segment}中受欢迎（{n} 位用户）",
+        "segment_anon": "在相似用户中受欢迎",
+        "recency": "近期热门（近期 {n:.1f} 次互动）",
+        "popularity": "整体热门（{n} 次互动）",
+        "cold_start": "你的记录还不多，先看：",
+        "reason": "{drivers}（得分 {score:.2f}）：“{text}”",
+        "join": "；",
+    },
+}
+N_DRIVERS = 2  # evidence terms a hybrid reason names
+MIN_DRIVER_SHARE = 0.25  # a term is named when it brings this share of the top term's score
 KEYWORD_QUOTES = {"en": ('"', '"', ", "), "zh": ("“", "”", "、")}
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
-
-
-def build_item_catalogue(events: pd.DataFrame) -> pd.DataFrame:
-    """Return the recommendable items, one row each, in order of first appearance.
-
-    When any event names an item, the items are those ids; an item's text is its ``item_text``
-    or else its first few event texts joined. When none does (e.g. plain reviews), each event is
-    itself a content item (``is_event_item`` True).
-    """
-    item_ids = _blank_to_na(events[ITEM_ID]) if ITEM_ID in events else None
-    if item_ids is None or item_ids.isna().all():
-        frame = events[[EVENT_ID, TEXT]].drop_duplicates(EVENT_ID)
-        catalogue = pd.DataFrame({
-            "item_id": frame[EVENT_ID].astype(str).to_numpy(),
-            "item_text": frame[TEXT].fillna("").astype(str).to_numpy(),
-            "n_events": np.ones(len(frame), dtype=np.int64),
-            "is_event_item": np.ones(len(frame), dtype=bool),
-        })
-        logger.info("no item ids: %d events serve as content items", len(catalogue))
-        return catalogue
-    given = _blank_to_na(events[ITEM_TEXT]) if ITEM_TEXT in events else pd.NA
-    frame = pd.DataFrame({"item_id": item_ids, "given": given,
-                          "text": events[TEXT].fillna("").astype(str)}).dropna(subset=["item_id"])
-    grouped = frame.groupby("item_id", sort=False)
-    joined = (frame[frame["text"].str.strip() != ""].groupby("item_id", sort=False)
-              .head(N_TEXTS_PER_ITEM).groupby("item_id", sort=False)["text"]
-              .agg(lambda texts: excerpt(" / ".join(texts), ITEM_TEXT_WIDTH)))
-    counts = grouped.size()
-    texts = grouped["given"].first().reindex(counts.index)
-    texts = texts.fillna(joined.reindex(counts.index)).fillna("")
-    logger.info("item catalogue: %d items from %d events", len(counts), len(frame))
-    return pd.DataFrame({
-        "item_id": counts.index.astype(str).to_numpy(),
-        "item_text": texts.astype(str).to_numpy(),
-        "n_events": counts.to_numpy(dtype=np.int64),
-        "is_event_item": np.zeros(len(counts), dtype=bool),
-    })
-
-
-def _blank_to_na(values: pd.Series) -> pd.Series:
-    """Return ``values`` as stripped strings, with blanks and missing values as NA."""
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
-
-
-def seen_items(events: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, set[str]]:
-    """Return each user's interacted catalogue items (their own events in event-item mode).
-
-    Every user in ``events`` is a key, with an empty set when they touched no catalogue item.
-    """
-    seen: dict[str, set[str]] = {str(user): set() for user in events[USER].unique()}
-    if catalogue.empty:
-        return seen
-    is_event_mode = bool(catalogue["is_event_item"].all())
-    items = events[EVENT_ID] if is_event_mode else _blank_to_na(events[ITEM_ID])
-    known = items.isin(set(catalogue["item_id"])).to_numpy(dtype=bool)
-    for user, item in zip(events[USER].to_numpy()[known], items.to_numpy()[known], strict=True):
-        seen[str(user)].add(str(item))
-    return seen
 
 
 @dataclass(frozen=True)
@@ -157,6 +139,7 @@ def rank_recommendations(
     k: int = 5,
     diversity: float = 0.0,
     candidate_vectors: Mapping[str, np.ndarray] | None = None,
+    evidence: Sequence[Sequence[HybridEvidence]] | None = None,
 ) -> pd.DataFrame:
     """Return each user's top ``k`` unseen candidates with a templated reason.
 
@@ -168,19 +151,22 @@ def rank_recommendations(
         item_texts: Text of each item, quoted in the reason.
         user_keywords: Each user's interest keywords, most characteristic first.
         k: Recommendations per user.
-        diversity: MMR trade-off in [0, 1]; 0 ranks by score alone. Needs ``candidate_vectors``;
+        diversity: MMR trade-off in [0, 1); 0 ranks by score alone. Needs ``candidate_vectors``;
             MMR then picks among the ``max(4 k, 20)`` best unseen candidates.
         candidate_vectors: Embedding of each candidate item, used only when diversity > 0.
+        evidence: Per user, the hybrid recommender's evidence for each candidate; the reasons
+            then cite it instead of a similarity.
 
     Returns:
-        Columns ``user, rank, item, score, reason, reason_mode``; ranks start at 1; ``score`` is
-        the candidate's similarity even when MMR changed the order.
+        Columns ``user, rank, item, score, reason, reason_mode, evidence``; ranks start at 1;
+        ``score`` is the candidate's score even when MMR changed the order; ``evidence`` joins
+        short evidence strings with ``EVIDENCE_SEPARATOR``.
 
     Raises:
-        ConfigError: ``k`` is below 1 or ``diversity`` is outside [0, 1].
+        ConfigError: ``k`` is below 1 or ``diversity`` is outside [0, 1).
     """
-    if k < 1 or not 0.0 <= diversity <= 1.0:
-        raise ConfigError(f"recommendations need k >= 1 and 0 <= diversity <= 1, "
+    if k < 1 or not 0.0 <= diversity < 1.0:
+        raise ConfigError(f"recommendations need k >= 1 and 0 <= diversity < 1, "
                           f"got k={k}, diversity={diversity}")
     users = [str(user) for user in user_ids]
     pools = [_unseen(ids, scores, seen.get(user, set()))
@@ -189,21 +175,22 @@ def rank_recommendations(
         picks = _mmr(pools, k, diversity, candidate_vectors)
     else:
         picks = [pool[:k] for pool in pools]
-    texts: dict[str, _ItemText] = {}
-    known_keywords: dict[str, _Keyword] = {}
+    found = ([dict(zip(map(str, ids), notes, strict=True))
+              for ids, notes in zip(candidate_ids, evidence, strict=True)]
+             if evidence is not None else [{} for _ in users])
+    explain = _Explainer(item_texts, user_keywords)
     columns: dict[str, list] = {name: [] for name in RECOMMENDATION_COLUMNS}
-    for user, picked in zip(users, picks, strict=True):
-        keywords = [known_keywords.get(kw) or known_keywords.setdefault(kw, _Keyword.of(kw))
-                    for kw in user_keywords.get(user, ())]
+    for user, picked, notes in zip(users, picks, found, strict=True):
         for rank, (item, score) in enumerate(picked, start=1):
-            text = texts.get(item) or texts.setdefault(item, _ItemText.of(item_texts.get(item, "")))
+            reason, cited = explain(user, item, score, notes.get(item))
             columns["user"].append(user)
             columns["rank"].append(rank)
             columns["item"].append(item)
             columns["score"].append(score)
-            columns["reason"].append(_reason(text, keywords, score))
+            columns["reason"].append(reason)
+            columns["evidence"].append(EVIDENCE_SEPARATOR.join(cited))
     columns["reason_mode"] = ["template"] * len(columns["user"])
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame(columns)[list(RECOMMENDATION_COLUMNS)]
     return frame.astype({"user": str, "rank": np.int64, "item": str, "score": float})
 
 
@@ -219,42 +206,58 @@ def _unseen(ids: Sequence[str], scores: Sequence[float], seen: set[str]) -> list
 
 def _mmr(pools: list[list[tuple[str, float]]], k: int, diversity: float,
          vectors: Mapping[str, np.ndarray]) -> list[list[tuple[str, float]]]:
-    """Return ``k`` candidates per pool by maximal marginal relevance, a batch of users at once."""
-    width = max(4 * k, MMR_MIN_POOL)
-    picks = []
-    for start in range(0, len(pools), MMR_BATCH):
-        batch = [pool[:width] for pool in pools[start:start + MMR_BATCH]]
-        picks += _mmr_batch(batch, k, diversity, vectors)
-    return picks
+    """Return ``k`` of each pool's ``max(4 k, 20)`` best candidates by ``tools.rank.mmr_rerank``.
 
-
-def _mmr_batch(pools: list[list[tuple[str, float]]], k: int, diversity: float,
-               vectors: Mapping[str, np.ndarray]) -> list[list[tuple[str, float]]]:
-    """Run MMR on padded pools; an item lacking a vector is similar to nothing."""
+    An item lacking a vector is similar to nothing; the candidates keep their own scores.
+    """
+    pools = [pool[:max(4 * k, MMR_MIN_POOL)] for pool in pools]
+    ids = list(dict.fromkeys(item for pool in pools for item, _ in pool))
+    dim = next((len(vectors[item]) for item in ids if item in vectors), 0)
+    unit = normalize(np.array([vectors.get(item, np.zeros(dim)) for item in ids],
+                              dtype=np.float64).reshape(len(ids), dim))
+    index = {item: n for n, item in enumerate(ids)}
     width = max((len(pool) for pool in pools), default=0)
-    dim = next((len(vectors[item]) for pool in pools for item, _ in pool if item in vectors), 0)
-    relevance = np.full((len(pools), width), -np.inf)
-    unit = np.zeros((len(pools), width, dim), dtype=np.float32)
-    zero = np.zeros(dim, dtype=np.float32)
+    scores, items = np.full((len(pools), width), -np.inf), np.zeros((len(pools), width), int)
     for row, pool in enumerate(pools):
-        if pool:
-            relevance[row, : len(pool)] = [score for _, score in pool]
-            unit[row, : len(pool)] = [vectors.get(item, zero) for item, _ in pool]
-    norms = np.linalg.norm(unit, axis=2, keepdims=True)
-    unit = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
-    similarity = unit @ unit.transpose(0, 2, 1)
-    rows = np.arange(len(pools))
-    available = np.isfinite(relevance)
-    redundancy = np.zeros_like(relevance)
-    chosen = []
-    for _ in range(min(k, width)):
-        gain = np.where(available, (1 - diversity) * relevance - diversity * redundancy, -np.inf)
-        best = gain.argmax(axis=1)
-        chosen.append(np.where(available[rows, best], best, -1))
-        available[rows, best] = False
-        redundancy = np.maximum(redundancy, similarity[rows, best])
-    order = np.stack(chosen, axis=1) if chosen else np.zeros((len(pools), 0), dtype=int)
-    return [[pool[i] for i in row if i >= 0] for pool, row in zip(pools, order, strict=True)]
+        scores[row, :len(pool)] = [score for _, score in pool]
+        items[row, :len(pool)] = [index[item] for item, _ in pool]
+    picks, _ = mmr_rerank(scores, items, unit, k=k, diversity=diversity)
+    return [[(ids[i], dict(pool)[ids[i]]) for i in row if i >= 0]
+            for pool, row in zip(pools, picks, strict=True)]
+
+
+class _Explainer:
+    """Write reasons and evidence strings, caching parsed item texts and user keywords."""
+
+    def __init__(self, item_texts: Mapping[str, str], user_keywords: Mapping[str, Sequence[str]]):
+        self.item_texts, self.user_keywords = item_texts, user_keywords
+        self.texts: dict[str, _ItemText] = {}
+        self.keywords: dict[str, list[_Keyword]] = {}
+
+    def __call__(self, user: str, item: str, score: float,
+                 evidence: HybridEvidence | None) -> tuple[str, tuple[str, ...]]:
+        """Return the reason for one recommendation and its evidence strings."""
+        text = self.text(item)
+        if user not in self.keywords:
+            self.keywords[user] = [_Keyword.of(kw) for kw in self.user_keywords.get(user, ())]
+        keywords = self.keywords[user]
+        if evidence is None:
+            cited = [kw.text for kw in keywords if kw.occurs_in(text)][:N_REASON_KEYWORDS]
+            return (_reason(text, keywords, score),
+                    (f"similarity {score:.2f}", *(f"interest: {kw}" for kw in cited)))
+        return _hybrid_reason(text, keywords, evidence, score, self.title), \
+            _evidence_strings(evidence, self.title)
+
+    def text(self, item: str) -> _ItemText:
+        """Return the parsed text of one item."""
+        if item not in self.texts:
+            self.texts[item] = _ItemText.of(self.item_texts.get(item, ""))
+        return self.texts[item]
+
+    def title(self, item: str) -> str:
+        """Return an item's title: its text up to the first " | ", cut short."""
+        head = str(self.item_texts.get(item, "") or item).split(" | ")[0]
+        return excerpt(head, TITLE_WIDTH).replace("|", "/")
 
 
 def _reason(item: _ItemText, keywords: Sequence[_Keyword], score: float) -> str:
@@ -268,3 +271,73 @@ def _reason(item: _ItemText, keywords: Sequence[_Keyword], score: float) -> str:
         kind = "semantic" if cited else "no_profile"
     quoted = sep.join(f"{open_q}{kw}{close_q}" for kw in cited)
     return template[kind].format(keywords=quoted, score=score, text=item.quote)
+
+
+def _hybrid_reason(item: _ItemText, keywords: Sequence[_Keyword], evidence: HybridEvidence,
+                   score: float, title: Callable[[str], str]) -> str:
+    """Return the rationale of a hybrid pick: its strongest terms, then interests it matches."""
+    template = HYBRID_TEMPLATES[item.language]
+    open_q, close_q, sep = KEYWORD_QUOTES[item.language]
+    matched = [kw.text for kw in keywords if kw.occurs_in(item)][:N_REASON_KEYWORDS]
+    fill = {
+        "items": sep.join(f"{open_q}{title(i)}{close_q}" for i in evidence.because_items),
+        "keywords": sep.join(f"{open_q}{kw}{close_q}" for kw in matched),
+        "segment": evidence.segment_id, "n_segment": evidence.n_segment_users,
+    }
+    names = _drivers(evidence.contributions)
+    if matched and "content" not in names:
+        names.append("content")
+    drivers = [_driver(template, name, evidence, fill) for name in names]
+    prefix = template["cold_start"] if evidence.level == "cold_start" else ""
+    return template["reason"].format(drivers=prefix + template["join"].join(drivers),
+                                     score=score, text=item.quote)
+
+
+def _drivers(contributions: Sequence[tuple[str, float]]) -> list[str]:
+    """Return the terms a reason names.
+
+    Those are the strongest ``N_DRIVERS`` bringing at least ``MIN_DRIVER_SHARE`` of the top
+    contribution, the two collab terms counting as one.
+    """
+    if not contributions:
+        return ["popularity"]
+    floor = MIN_DRIVER_SHARE * contributions[0][1]
+    names: list[str] = []
+    for name, value in contributions:
+        is_collab_twin = name.startswith("collab") and any(n.startswith("collab") for n in names)
+        if value >= floor and not is_collab_twin and len(names) < N_DRIVERS:
+            names.append(name)
+    return names
+
+
+def _driver(template: Mapping[str, str], name: str, evidence: HybridEvidence,
+            fill: Mapping[str, object]) -> str:
+    """Return the phrase for one evidence term, falling back when its details are missing."""
+    if name in ("collab", "collab_positive"):
+        return template[name].format(**fill) if fill["items"] else template[f"{name}_anon"]
+    if name == "content":
+        if not fill["keywords"]:
+            return template["content_anon"]
+        return template["content_segment" if evidence.level == "segment" else name].format(**fill)
+    if name == "segment":
+        if fill["segment"] is None:
+            return template["segment_anon"]
+        kind = "segment_level" if evidence.level == "segment" else "segment"
+        return template[kind].format(segment=fill["segment"], n=fill["n_segment"])
+    if name == "recency":
+        return template[name].format(n=evidence.n_recent)
+    return template["popularity"].format(n=evidence.n_interactions)
+
+
+def _evidence_strings(evidence: HybridEvidence, title: Callable[[str], str]) -> tuple[str, ...]:
+    """Return the evidence of one pick as short strings: terms, own items, segment, counts."""
+    strings = [f"{name} {value:.2f}" for name, value in evidence.contributions]
+    strings += [f"because of: {title(item)}" for item in evidence.because_items]
+    if evidence.segment_id is not None:
+        strings.append(f"segment {evidence.segment_id}: {evidence.n_segment_users} users")
+    strings.append(f"{evidence.n_interactions} interactions, {evidence.n_recent:.1f} recent")
+    if evidence.level != "user":
+        strings.append(evidence.level.replace("_", " "))
+    if evidence.diversity_penalty > 0:
+        strings.append(f"diversity penalty {evidence.diversity_penalty:.2f}")
+    return tuple(strings)

@@ -1,63 +1,13 @@
 import numpy as np
-import pandas as pd
 import pytest
 
+from interestlens.tools.collab_evidence import HybridEvidence
 from interestlens.tools.errors import ConfigError
 from interestlens.tools.recommend import (
-    CATALOGUE_COLUMNS,
+    EVIDENCE_SEPARATOR,
     RECOMMENDATION_COLUMNS,
-    build_item_catalogue,
     rank_recommendations,
-    seen_items,
 )
-from interestlens.tools.records import EVENT_ID, ITEM_ID, ITEM_TEXT, TEXT, USER
-
-
-def events(rows):
-    return pd.DataFrame(rows, columns=[EVENT_ID, USER, TEXT, ITEM_ID, ITEM_TEXT])
-
-
-ITEM_EVENTS = events([
-    ("e1", "u1", "great espresso", "i1", "Espresso machine"),
-    ("e2", "u2", "too loud", "i1", None),
-    ("e3", "u2", "fresh beans", "i2", None),
-    ("e4", "u3", "smells nice", "i2", ""),
-    ("e5", "u3", "no item here", None, None),
-])
-
-
-def test_catalogue_from_item_ids_uses_item_text_or_joined_event_texts():
-    catalogue = build_item_catalogue(ITEM_EVENTS)
-    assert list(catalogue.columns) == list(CATALOGUE_COLUMNS)
-    assert catalogue["item_id"].tolist() == ["i1", "i2"]
-    assert catalogue["item_text"].tolist() == ["Espresso machine", "fresh beans / smells nice"]
-    assert catalogue["n_events"].tolist() == [2, 2]
-    assert not catalogue["is_event_item"].any()
-
-
-def test_long_joined_item_text_is_truncated():
-    rows = [(f"e{i}", "u", "word " * 100, "i1", None) for i in range(3)]
-    text = build_item_catalogue(events(rows))["item_text"].iloc[0]
-    assert len(text) <= 500 and text.endswith("…")
-
-
-@pytest.mark.parametrize("drop_item_column", [False, True])
-def test_without_item_ids_the_events_are_the_items(drop_item_column):
-    frame = events([("e1", "u1", "手机很好", None, None), ("e2", "u2", "screen broke", None, None),
-                    ("e1", "u1", "手机很好", None, None)])
-    if drop_item_column:
-        frame = frame.drop(columns=[ITEM_ID, ITEM_TEXT])
-    catalogue = build_item_catalogue(frame)
-    assert catalogue["item_id"].tolist() == ["e1", "e2"]
-    assert catalogue["item_text"].tolist() == ["手机很好", "screen broke"]
-    assert catalogue["is_event_item"].all()
-    assert seen_items(frame, catalogue) == {"u1": {"e1"}, "u2": {"e2"}}
-
-
-def test_seen_items_in_item_mode_lists_each_users_items():
-    seen = seen_items(ITEM_EVENTS, build_item_catalogue(ITEM_EVENTS))
-    assert seen == {"u1": {"i1"}, "u2": {"i1", "i2"}, "u3": {"i2"}}
-
 
 TEXTS = {"a": "Burr grinders for espresso at home", "b": "Milk frothing basics",
          "c": "Tea kettles compared", "d": "Cold brew ratio", "e": "Latte art"}
@@ -137,3 +87,50 @@ def test_user_without_candidates_gets_no_rows_and_bad_options_raise():
         rank([["a"]], [[0.5]], k=0)
     with pytest.raises(ConfigError, match="diversity"):
         rank([["a"]], [[0.5]], diversity=1.5)
+
+
+HYBRID_TEXTS = {"m1": "Toy Story (1995) | Animation | tags: pixar", "m2": "Up (2009) | Animation",
+                "m3": "Heat (1995) | Crime", "m4": "Alien (1979) | Horror, Sci-Fi"}
+
+
+def hybrid_rank(evidence, *, keywords=None, k=5):
+    ids = [[item for item, _ in row] for row in evidence]
+    return rank_recommendations(
+        [f"u{n}" for n in range(len(evidence))], ids,
+        [[0.9 - 0.1 * i for i in range(len(row))] for row in evidence], seen={},
+        item_texts=HYBRID_TEXTS, user_keywords=keywords or {}, k=k,
+        evidence=[[note for _, note in row] for row in evidence])
+
+
+def test_hybrid_reason_cites_the_users_own_items_and_interests():
+    note = HybridEvidence(contributions=(("collab_positive", 0.8), ("collab", 0.5),
+                                         ("segment", 0.3)),
+                          because_items=("m1", "m3"), segment_id="S3", n_segment_users=7,
+                          n_interactions=40, n_recent=2.5)
+    out = hybrid_rank([[("m2", note)]], keywords={"u0": ["animation", "space"]})
+    reason = out["reason"].iloc[0]
+    assert reason.startswith('users who liked "Toy Story (1995)", "Heat (1995)" also liked it; '
+                             'popular in your segment S3 (7 users there); '
+                             'matches your interests "animation" (score 0.90): "Up (2009)')
+    assert "engaged with" not in reason  # the two collab terms count as one driver
+    evidence = out["evidence"].iloc[0].split(EVIDENCE_SEPARATOR)
+    assert evidence[:3] == ["collab_positive 0.80", "collab 0.50", "segment 0.30"]
+    assert "because of: Toy Story (1995)" in evidence and "segment S3: 7 users" in evidence
+
+
+def test_hybrid_reason_drops_weak_terms_and_labels_cold_start():
+    weak = HybridEvidence(contributions=(("recency", 1.0), ("popularity", 0.1)), n_recent=3.25)
+    cold = HybridEvidence(contributions=(("segment", 1.0),), level="cold_start",
+                          segment_id="S2", n_segment_users=4)
+    out = hybrid_rank([[("m4", weak)], [("m3", cold)]])
+    assert out["reason"].iloc[0].startswith("trending now (3.2 recent interactions) (score")
+    assert out["reason"].iloc[1].startswith(
+        "you have few events yet, so: popular in your segment S2 (4 users there)")
+    assert out["evidence"].iloc[1].endswith("cold start")
+
+
+def test_hybrid_order_and_scores_are_kept():
+    notes = [(item, HybridEvidence(contributions=(("collab", 1.0),))) for item in ("m3", "m1")]
+    out = hybrid_rank([notes])
+    assert out["item"].tolist() == ["m3", "m1"] and out["score"].is_monotonic_decreasing
+    assert out["reason"].iloc[0].startswith("popular with users like you")

@@ -8,29 +8,24 @@ import pytest
 import scipy.sparse as sp
 
 from benchmarks.recsys_eval import (
-    HybridWeights,
     RecData,
     catalogue_coverage,
     content_scores,
-    ease_scores,
-    ease_weights,
-    fit_hybrid,
     intra_list_diversity,
     item_knn_weights,
     load_movielens_data,
     load_stackexchange_data,
-    mmr_rerank,
+    lsa_item_vectors,
     popularity_counts,
     ranking_metrics,
-    recommend_hybrid,
-    scale_rows,
     segment_popularity,
     segments_from_table,
     temporal_split,
-    time_decayed_popularity,
     top_k,
-    training_data,
+    training_interactions,
 )
+from benchmarks.recsys_product import product_events, product_lists
+from interestlens.tools.interactions import INTERACTION_COLUMNS, carve_validation
 
 DAY = 86_400.0
 
@@ -85,15 +80,31 @@ def test_notes_count_only_before_their_writers_split_time():
     assert "lurker" in split.item_text[3]  # a writer with no interactions has no split time
 
 
-def test_the_validation_split_only_uses_training_interactions():
-    events = [("a", i, float(i), True) for i in range(10)] + [("b", i, float(i), True)
-                                                              for i in range(5)]
+def test_training_interactions_feed_the_product_and_its_validation_split():
+    events = [("a", i, float(i), i % 2 == 0) for i in range(10)] + [("b", i, float(i), True)
+                                                                   for i in range(5)]
     outer = temporal_split(make_data(events, n_items=10))
-    inner = temporal_split(training_data(outer))
-    assert [t.tolist() for t in outer.targets] == [[8, 9], [4]]
-    assert [sorted(inner.train[r].indices) for r in range(2)] == [list(range(6)), [0, 1, 2]]
-    assert [t.tolist() for t in inner.targets] == [[6, 7], [3]]
-    assert inner.split_time.tolist() == [6.0, 3.0]
+    table = training_interactions(outer)
+    assert list(table.columns) == list(INTERACTION_COLUMNS)
+    assert len(table) == 8 + 4 and table["item"].iloc[0] == "i0"
+    assert table["is_positive"].tolist()[:4] == [True, False, True, False]
+    inner, targets = carve_validation(table)
+    assert sorted(inner[inner["user"] == "a"]["item"]) == [f"i{n}" for n in range(6)]
+    assert {user: t.tolist() for user, t in targets.items()} == {"a": ["i6"], "b": ["i3"]}
+
+
+def test_product_lists_map_item_ids_to_catalogue_indices():
+    split = temporal_split(make_data([("a", 0, 1.0, True), ("b", 1, 1.0, True)]))
+    frame = pd.DataFrame({"user": ["b", "a", "a"], "rank": [1, 2, 1],
+                          "item": ["i5", "i2", "nope"]})
+    assert product_lists(frame, split, np.array([0, 1]), 3).tolist() == [[-1, 2, -1],
+                                                                         [5, -1, -1]]
+
+
+def test_lsa_item_vectors_are_unit_rows():
+    vectors = lsa_item_vectors(["space opera film", "space war film", "romantic comedy film",
+                                "romantic drama film"], n_components=2)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
 
 
 # ---- metrics -----------------------------------------------------------------------------------
@@ -114,7 +125,7 @@ def test_ndcg_ideal_dcg_stops_at_k():
 
 
 def test_coverage_counts_distinct_recommended_items():
-    assert catalogue_coverage(np.array([[0, 1], [1, 2]]), 10) == pytest.approx(0.3)
+    assert catalogue_coverage(np.array([[0, 1], [1, 2], [2, -1]]), 10) == pytest.approx(0.3)
 
 
 def test_intra_list_diversity_uses_feature_cosine():
@@ -123,6 +134,7 @@ def test_intra_list_diversity_uses_feature_cosine():
     assert intra_list_diversity(np.array([[0, 2]]), features) == pytest.approx(1.0)
     assert intra_list_diversity(np.array([[0, 3]]), features) == pytest.approx(1.0)
     assert intra_list_diversity(np.array([[0, 4]]), features) == pytest.approx(1 - 2 ** -0.5)
+    assert intra_list_diversity(np.array([[0, 2, -1], [1, -1, -1]]), features) == 1.0
 
 
 def test_top_k_skips_seen_items_and_breaks_ties_by_index():
@@ -151,16 +163,6 @@ def test_segment_popularity_counts_within_the_users_segment():
     assert counts[2, :3].tolist() == [0, 1, 0]  # c's newer interaction is a test one
 
 
-def test_ease_matches_the_closed_form():
-    x = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 1, 0]], float))
-    active, weights = ease_weights(x, l2=2.0)
-    p = np.linalg.inv(x.T.toarray()[:3] @ x.toarray()[:, :3] + 2.0 * np.eye(3))
-    expected = np.eye(3) - p / np.diag(p)
-    assert active.tolist() == [0, 1, 2]
-    np.testing.assert_allclose(weights, expected, atol=1e-5)
-    assert ease_scores(x, active, weights)[:, 3].tolist() == [0, 0, 0, 0]
-
-
 def test_item_knn_keeps_the_nearest_neighbours_without_self():
     x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [1, 0, 1]], float))
     weights = item_knn_weights(x, n_neighbours=1, block=2).toarray()
@@ -174,53 +176,6 @@ def test_content_scores_are_cosines_to_the_users_mean_item():
                                                                                [np.sqrt(2)]])
     scores = content_scores(sp.csr_matrix(np.array([[1, 0, 0, 0]], float)), vectors)
     np.testing.assert_allclose(scores, [[1, 1, 0, 2 ** -0.5]])
-
-
-# ---- hybrid ------------------------------------------------------------------------------------
-
-
-def test_time_decay_halves_per_half_life_and_ignores_events_after_now():
-    data = make_data([("a", 0, 0.0, True), ("a", 1, 10 * DAY, True), ("a", 2, 11 * DAY, True),
-                      ("a", 3, 20 * DAY, True), ("a", 4, 40 * DAY, True),
-                      ("b", 1, 30 * DAY, True), ("b", 5, 50 * DAY, True)])
-    at_return = temporal_split(data, clock="next_visit")
-    decayed = time_decayed_popularity(at_return, np.array([0]), half_life_days=10.0)[0]
-    assert at_return.now[0] == 40 * DAY
-    assert decayed[0] == pytest.approx(0.5 ** 4)
-    assert decayed[1] == pytest.approx(0.5 ** 3 + 0.5)
-    assert decayed[5] == 0
-    last_seen = temporal_split(data)
-    decayed = time_decayed_popularity(last_seen, np.array([0]), half_life_days=10.0)[0]
-    assert last_seen.now[0] == 20 * DAY
-    assert decayed[1] == pytest.approx(0.5)  # b's event at day 30 is after a's now
-
-
-def test_scale_rows_maps_unseen_items_onto_unit_range():
-    scaled = scale_rows(np.array([[9.0, 2.0, 4.0, 6.0]]), sp.csr_matrix(np.array([[1, 0, 0, 0]])))
-    assert scaled.tolist() == [[0.0, 0.0, 0.5, 1.0]]
-
-
-def test_mmr_without_diversity_is_top_k_and_with_it_avoids_near_duplicates():
-    scores = np.array([[1.0, 0.99, 0.5, 0.0]])
-    seen = sp.csr_matrix((1, 4))
-    vectors = sp.csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [1, 1]], float))
-    assert mmr_rerank(scores, seen, vectors, k=2, pool=4).tolist() == [[0, 1]]
-    assert mmr_rerank(scores, seen, vectors, k=2, pool=4, diversity=0.5).tolist() == [[0, 2]]
-
-
-def test_hybrid_with_collab_alone_ranks_like_ease():
-    rng = np.random.default_rng(0)
-    events = [(f"u{u}", int(item), float(t), bool(rng.random() < 0.6)) for u in range(30)
-              for t, item in enumerate(rng.choice(12, size=8, replace=False))]
-    data = make_data(events, n_items=12, texts=[f"film about topic{n % 4}" for n in range(12)])
-    split = temporal_split(data)
-    rows = split.eval_rows
-    model = fit_hybrid(split, segment_labels=np.zeros(len(split.users), dtype=int), l2=5.0)
-    hybrid = recommend_hybrid(model, split, rows, HybridWeights(), k=3)
-    ease = top_k(ease_scores(split.train[rows], *ease_weights(split.train, l2=5.0)),
-                 split.train[rows], k=3)
-    assert len(rows) > 0
-    assert hybrid.tolist() == ease.tolist()
 
 
 # ---- shared data -------------------------------------------------------------------------------
@@ -245,3 +200,16 @@ def test_stackexchange_items_are_questions_with_tag_features(shared_data):
     assert len(data.item_ids) == 1029
     assert data.item_features.shape[0] == 1029 and data.item_features.sum() > 1029
     assert set(data.events["is_target"]) == {True, False}
+
+
+@pytest.mark.shared_data
+def test_product_events_hold_no_test_interaction_nor_late_tag(shared_data):
+    folder = shared_data / "movielens_latest_small"
+    split = temporal_split(load_movielens_data(folder))
+    events = product_events(folder, split)
+    rows = pd.Series(np.arange(len(split.users)), index=split.users)[events["user_id"]]
+    seconds = (events["timestamp"] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    is_tag = (events["event_type"] == "tagged").to_numpy()
+    assert (~is_tag).sum() == len(split.train_events)
+    assert (seconds.to_numpy() < split.split_time[rows.to_numpy()])[is_tag].all()
+    assert (seconds.to_numpy() <= split.split_time[rows.to_numpy()]).all()

@@ -1,0 +1,104 @@
+"""``StoreRecommender``: the hybrid when events name items, the store's nearest items otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from interestlens.agent.recommender import PARAMS_ARTIFACT, StoreRecommender
+from interestlens.tools.evidence import SEGMENT
+from interestlens.tools.records import (
+    EVENT_ID,
+    EVENT_TYPE,
+    ITEM_ID,
+    ITEM_TEXT,
+    SENTIMENT,
+    TEXT,
+    TIMESTAMP,
+    USER,
+)
+from interestlens.vectorstore import Store
+from interestlens.vectorstore.artifacts import load_artifact
+
+N_ITEMS = 12
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "store") as opened:
+        yield opened
+
+
+def item_events(seed: int = 0) -> pd.DataFrame:
+    """Two taste groups over 12 items; u0..u14 like items 0-5, u15..u29 like items 6-11."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(30):
+        group = range(6) if user < 15 else range(6, 12)
+        for n, item in enumerate(rng.choice(list(group), size=4, replace=False)):
+            rows.append((f"e{user}-{n}", f"u{user}", f"2024-01-{n + 1:02d}", "liked",
+                         f"note {item}", f"i{item}", f"Item {item} | group {item // 6}", 0.5,
+                         "S1" if user < 15 else "S2"))
+    rows.append(("e-new", "newbie", "2024-01-09", "liked", "note", "i0", "Item 0 | group 0",
+                 0.5, "S2"))
+    frame = pd.DataFrame(rows, columns=[EVENT_ID, USER, TIMESTAMP, EVENT_TYPE, TEXT, ITEM_ID,
+                                        ITEM_TEXT, SENTIMENT, SEGMENT])
+    frame[TIMESTAMP] = pd.to_datetime(frame[TIMESTAMP], utc=True)
+    return frame
+
+
+def index_items(store: Store, recommender: StoreRecommender) -> None:
+    """Store one-hot-by-group vectors for the catalogue, as ``index_items`` would embed them."""
+    ids = recommender.catalogue[ITEM_ID].tolist()
+    vectors = np.array([[1.0, 0.0] if int(i[1:]) < 6 else [0.0, 1.0] for i in ids])
+    store.upsert_vectors("items", ids, vectors)
+
+
+def test_item_events_are_ranked_by_the_tuned_hybrid_with_evidence(store):
+    events = item_events()
+    recommender = StoreRecommender(store, events, {"u0": ["group"]}, tune=True)
+    index_items(store, recommender)
+    assert recommender.is_hybrid and recommender.n_items == N_ITEMS
+    users = [f"u{n}" for n in range(30)]
+    frame = recommender.rank(users, np.zeros((30, 2)), k=2)
+    seen = set(zip(events[USER], events[ITEM_ID]))
+    assert not any((u, i) in seen for u, i in zip(frame["user"], frame["item"]))
+    group = frame["item"].str[1:].astype(int) // 6
+    assert (group == (frame["user"].str[1:].astype(int) >= 15)).mean() > 0.9
+    assert frame["evidence"].str.len().gt(0).all()
+    assert isinstance(load_artifact(store.path, PARAMS_ARTIFACT), dict)
+
+
+def test_a_later_session_reuses_the_saved_weights(store):
+    events = item_events()
+    first = StoreRecommender(store, events, {}, tune=True)
+    index_items(store, first)
+    ranked = first.rank(["u1", "u20"], np.zeros((2, 2)), k=3)
+    again = StoreRecommender(store, events, {})
+    assert again.hybrid().get_params() == first.hybrid().get_params()
+    records = again.for_owner("u1", np.zeros(2), 3)
+    assert [r.item_id for r in records] == ranked[ranked["user"] == "u1"]["item"].tolist()
+    assert records[0].evidence and records[0].reason
+
+
+def test_cold_start_user_and_segment_get_segment_level_picks(store):
+    recommender = StoreRecommender(store, item_events(), {}, tune=False)
+    index_items(store, recommender)
+    cold = recommender.for_owner("newbie", np.zeros(2), 2)
+    assert "cold start" in cold[0].evidence and "segment S2" in cold[0].reason
+    segment = recommender.for_segment("S2", np.zeros(2), 3)
+    assert all(int(r.item_id[1:]) >= 6 for r in segment)
+    assert "popular in segment S2" in segment[0].reason
+
+
+def test_events_without_items_use_the_nearest_events(store):
+    events = pd.DataFrame({EVENT_ID: ["a", "b", "c"], USER: ["u", "v", "w"],
+                           TEXT: ["espresso grinder", "tea kettle", "espresso beans"],
+                           EVENT_TYPE: "review", ITEM_ID: None, ITEM_TEXT: None})
+    store.upsert_vectors("events", ["a", "b", "c"], np.array([[1.0, 0], [0, 1.0], [0.9, 0.1]]))
+    recommender = StoreRecommender(store, events, {"u": ["espresso"]}, tune=True)
+    assert not recommender.is_hybrid
+    frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=1)
+    assert frame["item"].tolist() == ["c"]  # its own event "a" is seen
+    assert frame["reason"].iloc[0].startswith('matches your interests "espresso"')
