@@ -37,6 +37,8 @@ class HybridEvidence:
         segment_id: The user's (or owner) segment, None when unknown.
         n_segment_users: Users of that segment who interacted with the item.
         n_recent: The item's time-decayed interaction count at "now".
+        is_recent_at_last_visit: "Now" was the user's newest interaction (clock ``"user"``),
+            not the newest interaction of all.
         n_interactions: All interactions with the item.
         diversity_penalty: How much MMR lowered the score for similarity to higher-ranked items.
     """
@@ -47,6 +49,7 @@ class HybridEvidence:
     segment_id: str | None = None
     n_segment_users: int = 0
     n_recent: float = 0.0
+    is_recent_at_last_visit: bool = False
     n_interactions: int = 0
     diversity_penalty: float = 0.0
 
@@ -81,6 +84,7 @@ class EvidenceMixin:
                     level="cold_start" if cold[n] and terms.level == "user" else terms.level,
                     because_items=because[collab][j], segment_id=self._segment_label(terms, n),
                     n_segment_users=int(in_segment[n, item]), n_recent=float(recent[n, item]),
+                    is_recent_at_last_visit=self.clock == "user" and terms.rows[n] >= 0,
                     n_interactions=int(self.popularity_[item]),
                     diversity_penalty=max(float(totals[n, item] - kept_scores[j]), 0.0)))
             evidence.append(row_evidence)

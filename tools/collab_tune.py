@@ -122,8 +122,8 @@ def tune_hybrid(recommender: HybridRecommender, interactions: pd.DataFrame, *,
     """Return the weights that maximise validation NDCG@k, or None when too few users validate.
 
     Args:
-        recommender: Supplies every parameter that is not tuned (``l2``, ``pool``, ``clock``, ...)
-            and ``random_state``, which samples ``max_users`` validation users when there are more.
+        recommender: Supplies every parameter that is not tuned (``l2``, ``pool``) and
+            ``random_state``, which samples ``max_users`` validation users when there are more.
         interactions: The training interactions (``INTERACTION_COLUMNS``).
         user_segments: As for ``HybridRecommender.fit``.
         item_vectors: As for ``HybridRecommender.fit``; without them content and diversity stay 0.
@@ -146,10 +146,7 @@ def tune_hybrid(recommender: HybridRecommender, interactions: pd.DataFrame, *,
         users = sorted(rng.choice(np.array(users, dtype=object), max_users, replace=False))
     model = clone(recommender).set_params(**START)
     model.fit(inner, user_segments=user_segments, item_vectors=item_vectors, item_ids=item_ids)
-    recencies = [(days, clock) for days in HALF_LIFE_GRID for clock in CLOCKS]
-    size = max(1, TERM_CELLS // len(model.item_ids_))
-    terms = _stack([_prune(model.terms(users[start:start + size], recencies=recencies),
-                           CANDIDATES_PER_TERM) for start in range(0, len(users), size)])
+    terms = _validation_terms(model, users)
     index = pd.Index(model.item_ids_)
     # -2 marks a positive outside the catalogue: it counts in the ideal DCG but is never found
     positives = [np.where((found := index.get_indexer(targets[user])) >= 0, found, -2)
@@ -176,6 +173,17 @@ def tune_hybrid(recommender: HybridRecommender, interactions: pd.DataFrame, *,
                 len(users), k, search.best_ndcg, start, search.best)
     return TuneResult(dict(search.best), search.best_ndcg, start, len(users),
                       int(model.set_params(**search.best).cold_mask(terms).sum()))
+
+
+def _validation_terms(model: HybridRecommender, users: list[str]) -> HybridTerms:
+    """Return the validation users' terms (recency at every half-life and clock), narrowed.
+
+    They are computed ``TERM_CELLS`` users x items at a time and narrowed batch by batch.
+    """
+    recencies = [(days, clock) for days in HALF_LIFE_GRID for clock in CLOCKS]
+    size = max(1, TERM_CELLS // len(model.item_ids_))
+    return _stack([_prune(model.terms(users[start:start + size], recencies=recencies),
+                          CANDIDATES_PER_TERM) for start in range(0, len(users), size)])
 
 
 def _stack(parts: list[HybridTerms]) -> HybridTerms:

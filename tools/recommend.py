@@ -58,6 +58,7 @@ HYBRID_TEMPLATES = {
         "segment_level": "popular in segment {segment} ({n} users)",
         "segment_anon": "popular among users like you",
         "recency": "trending now ({n:.1f} recent interactions)",
+        "recency_last_visit": "trending when you were last active ({n:.1f} recent interactions)",
         "popularity": "popular overall ({n} interactions)",
         "cold_start": "you have few events yet, so: ",
         "reason": '{drivers} (score {score:.2f}): "{text}"',
@@ -75,6 +76,7 @@ HYBRID_TEMPLATES = {
         "segment_level": "在分群{segment}中受欢迎（{n} 位用户）",
         "segment_anon": "在相似用户中受欢迎",
         "recency": "近期热门（近期 {n:.1f} 次互动）",
+        "recency_last_visit": "在你上次活跃时正热门（近期 {n:.1f} 次互动）",
         "popularity": "整体热门（{n} 次互动）",
         "cold_start": "你的记录还不多，先看：",
         "reason": "{drivers}（得分 {score:.2f}）：“{text}”",
@@ -325,7 +327,8 @@ def _driver(template: Mapping[str, str], name: str, evidence: HybridEvidence,
         kind = "segment_level" if evidence.level == "segment" else "segment"
         return template[kind].format(segment=fill["segment"], n=fill["n_segment"])
     if name == "recency":
-        return template[name].format(n=evidence.n_recent)
+        kind = "recency_last_visit" if evidence.is_recent_at_last_visit else name
+        return template[kind].format(n=evidence.n_recent)
     return template["popularity"].format(n=evidence.n_interactions)
 
 

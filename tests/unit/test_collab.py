@@ -111,8 +111,11 @@ def test_recency_term_prefers_recent_interactions_and_clock_matters():
     weights = {**ONLY_COLLAB, "collab": 0.0, "recency": 1.0, "half_life_days": 7.0}
     latest = HybridRecommender(**weights).fit(data)
     at_user = HybridRecommender(**weights, clock="user").fit(data)
-    assert latest.recommend(["me"], k=1)[0] == [["new"]]
-    assert at_user.recommend(["me"], k=1)[0] == [["old"]]  # at day 10 "new" did not exist yet
+    ids, _, evidence = latest.recommend(["me"], k=1)
+    assert ids == [["new"]] and not evidence[0][0].is_recent_at_last_visit
+    ids, _, evidence = at_user.recommend(["me"], k=1)
+    assert ids == [["old"]]  # at day 10 "new" did not exist yet
+    assert evidence[0][0].is_recent_at_last_visit and evidence[0][0].n_recent > 0
 
 
 def test_content_term_and_mmr_need_item_vectors():

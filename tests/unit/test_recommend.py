@@ -134,3 +134,10 @@ def test_hybrid_order_and_scores_are_kept():
     out = hybrid_rank([notes])
     assert out["item"].tolist() == ["m3", "m1"] and out["score"].is_monotonic_decreasing
     assert out["reason"].iloc[0].startswith("popular with users like you")
+
+
+def test_recency_at_the_users_last_visit_says_so():
+    note = HybridEvidence(contributions=(("recency", 1.0),), n_recent=2.0,
+                          is_recent_at_last_visit=True)
+    out = hybrid_rank([[("m1", note)]])
+    assert out["reason"].iloc[0].startswith("trending when you were last active (2.0 recent")
