@@ -226,3 +226,27 @@ def ask(
         for call in reply.tool_calls if show_tools else ():
             typer.echo(f"  tool {call.name}({json.dumps(call.args, ensure_ascii=False)})", err=True)
         typer.echo(f"[{reply.mode}] {reply.note}".rstrip(), err=True)
+
+
+@app.command()
+def recommend(
+    user: Annotated[str | None, typer.Argument(help="User id (omit with --segment).")] = None,
+    store: Annotated[Path | None, typer.Option(help="Store folder of a previous run.")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many items.")] = 10,
+    segment: Annotated[str | None, typer.Option(help="Recommend for a whole segment.")] = None,
+    verbose: Verbose = 0,
+    debug: Debug = False,
+) -> None:
+    """Recommend items to one user or one segment, each with its reason."""
+    _configure(verbose)
+    with _errors_as_one_line(debug):
+        from interestlens.agent import Assistant, ConfigError
+
+        if (user is None) == (segment is None):
+            raise ConfigError("give either a USER or --segment ID")
+        with Assistant(settings=_settings(store, None, None)) as assistant:
+            recs = (assistant.recommend(user, k) if user is not None
+                    else assistant.recommend_for_segment(segment, k))
+        for rec in recs:
+            typer.echo(f"{rec.rank:>2}. {rec.item_id}  {rec.score:.3f}  {rec.item_text[:70]}")
+            typer.echo(f"    [{rec.reason_mode}] {rec.reason}")

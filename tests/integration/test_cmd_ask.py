@@ -31,3 +31,18 @@ def test_ask_without_a_store_is_a_one_line_error(tmp_path):
     assert result.returncode == 4
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error:")
+
+
+def test_recommend_command_for_a_user_and_a_segment(demo_run):
+    out, _, _ = demo_run
+    user = "u0002"
+    result = interestlens("recommend", user, "--store", out / "store", "-k", "3")
+    assert result.returncode == 0, result.stderr
+    ranks = [line.split(".")[0].strip() for line in result.stdout.splitlines()
+             if not line.startswith("    ")]
+    assert ranks == ["1", "2", "3"]
+    assert "[template]" in result.stdout
+    segment = interestlens("recommend", "--segment", "S1", "--store", out / "store", "-k", "2")
+    assert segment.returncode == 0, segment.stderr
+    neither = interestlens("recommend", "--store", out / "store")
+    assert neither.returncode == 3 and "--segment" in neither.stderr
