@@ -170,7 +170,7 @@ def describe(ev: SegmentEvidence) -> str:
     mood = template["sentiment"].format(
         sentiment_word=sentiment_word(ev.sentiment, ev.language), sentiment=ev.sentiment
     )
-    if ev.top_event_types:
+    if ev.top_event_types and ev.top_event_types != ("event",):  # "event" = no type column
         mood += template["event_types"].format(event_types=list_sep.join(ev.top_event_types[:3]))
     parts.append(mood + ("。" if is_zh else "."))
     if ev.mean_confidence < LOW_CONFIDENCE_BELOW:

@@ -119,3 +119,10 @@ def test_naming_is_deterministic():
 def test_excerpt_keeps_one_line_and_width():
     assert excerpt("a\nb   c") == "a b c"
     assert len(excerpt("字" * 100, 80)) == 80 and excerpt("字" * 100, 80).endswith("…")
+
+
+def test_the_default_event_type_of_untyped_data_is_not_reported():
+    typed = ExtractiveNamer().name([evidence()])[0].description
+    untyped = ExtractiveNamer().name([evidence(top_event_types=("event",))])[0].description
+    assert "review" in typed
+    assert "most events are" not in untyped and "event," not in untyped
