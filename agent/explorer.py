@@ -39,11 +39,8 @@ class StoreExplorer:
     def _table(self, name: str) -> pd.DataFrame:
         try:
             return self.store.read_table(name)
-        except StoreError:
-            raise
-        except Exception as err:  # duckdb raises CatalogException for a missing table
-            raise StoreError(f"{self.store.path}: no '{name}' table; run `interestlens run` "
-                             "into this store first") from err
+        except StoreError as err:
+            raise StoreError(f"{err}; run `interestlens run` into this store first") from err
 
     def segments(self) -> list[Segment]:
         """Return all segments, largest first."""
@@ -62,13 +59,7 @@ class StoreExplorer:
         if str(user_id) not in self._users.index:
             raise InputError(self.store.path, f"unknown user '{user_id}'")
         row = self._users.loc[str(user_id)]
-        return UserProfile(
-            user=str(row["user"]), segment_id=str(row["segment"]),
-            segment_name=self.segment(row["segment"]).name,
-            confidence=float(row["confidence"]), is_outlier=bool(row["is_outlier"]),
-            n_events=int(row["n_events"]),
-            top_interests=tuple(t for t in str(row["top_interests"] or "").split(";") if t),
-        )
+        return UserProfile.from_row(row, self.segment(row["segment"]).name)
 
     def users_of(self, segment_id: str) -> pd.DataFrame:
         """Return the user table rows of one segment."""

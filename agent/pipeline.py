@@ -52,7 +52,6 @@ from interestlens.vectorstore.artifacts import save_artifact
 logger = logging.getLogger(__name__)
 
 N_KEYWORDS = 10
-MAX_TOPIC_DOCS = 20_000
 
 
 @dataclass
@@ -103,7 +102,7 @@ def run_pipeline(
         events[SENTIMENT] = score_sentiment(events[TEXT].tolist(), languages, progress=progress)
         language_share = events[LANGUAGE].value_counts(normalize=True).round(4).to_dict()
         topic_model = TopicModel(random_state=settings.random_state)
-        topic_model.fit(_sample(tokens, MAX_TOPIC_DOCS, settings.random_state))
+        topic_model.fit(tokens)  # samples at most max_fit_docs itself
 
     with clock.stage("embed"):
         weight = (settings.lexical_weight if settings.lexical_weight is not None
@@ -205,13 +204,6 @@ def _namer(settings: Settings, progress: Progress | None) -> tuple[SegmentNamer,
 
 def _input_label(inputs: Sequence[Path | str] | pd.DataFrame) -> str:
     return "dataframe" if isinstance(inputs, pd.DataFrame) else ", ".join(map(str, inputs))
-
-
-def _sample(items: list, n: int, random_state: int) -> list:
-    if len(items) <= n:
-        return items
-    chosen = np.random.default_rng(random_state).choice(len(items), n, replace=False)
-    return [items[i] for i in np.sort(chosen)]
 
 
 def _segment_keywords(tokens: list[list[str]], labels: np.ndarray) -> dict[str, list[str]]:

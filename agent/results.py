@@ -56,6 +56,16 @@ class UserProfile(BaseModel):
     n_events: int
     top_interests: tuple[str, ...]
 
+    @classmethod
+    def from_row(cls, row: pd.Series, segment_name: str) -> UserProfile:
+        """Build the profile from one row of the users table."""
+        return cls(
+            user=str(row["user"]), segment_id=str(row["segment"]), segment_name=segment_name,
+            confidence=float(row["confidence"]), is_outlier=bool(row["is_outlier"]),
+            n_events=int(row["n_events"]),
+            top_interests=tuple(t for t in str(row["top_interests"] or "").split(";") if t),
+        )
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -81,16 +91,7 @@ class RunResult:
         if rows.empty:
             raise KeyError(f"unknown user {user_id!r}")
         row = rows.iloc[0]
-        interests = str(row["top_interests"] or "")
-        return UserProfile(
-            user=str(row["user"]),
-            segment_id=str(row["segment"]),
-            segment_name=self.segment(str(row["segment"])).name,
-            confidence=float(row["confidence"]),
-            is_outlier=bool(row["is_outlier"]),
-            n_events=int(row["n_events"]),
-            top_interests=tuple(t for t in interests.split(";") if t),
-        )
+        return UserProfile.from_row(row, self.segment(str(row["segment"])).name)
 
     def recommend(self, user_id: str, k: int = 5) -> list[Recommendation]:
         """Return up to ``k`` recommendations for one user, best first."""
