@@ -40,9 +40,8 @@ def main() -> None:
     frame = pd.read_csv(args.data)
     if args.sample:
         per_class = args.sample // frame[args.label].nunique()
-        frame = (frame.groupby(args.label, group_keys=False)
-                 .apply(lambda g: g.sample(min(len(g), per_class), random_state=args.seed))
-                 .reset_index(drop=True))
+        frame = pd.concat([group.sample(min(len(group), per_class), random_state=args.seed)
+                           for _, group in frame.groupby(args.label)]).reset_index(drop=True)
         data = args.out / f"sample-{args.sample}.csv"
         data.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(data, index=False)

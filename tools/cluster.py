@@ -12,6 +12,12 @@ slow. So:
    winning cluster when the vote is clear and it lies within that cluster's reach (a high quantile
    of the members' core distances); otherwise it stays noise (-1). Clustered sample rows keep
    their HDBSCAN label. This extension also absorbs HDBSCAN's border noise, which on text is large.
+4. the clustered rows are then refined in the *input* space: a few nearest-centroid (spherical
+   k-means) passes started from the clusters found, so that rows the 12-d vote put on the wrong
+   side of a border move to the cluster whose mean direction they are closest to. The reduced
+   space decides how many clusters there are and which rows are noise; the full space decides
+   the borders (segments of 2,959 tuning reviews of online_shopping_10_cats: NMI 0.553 -> 0.594;
+   of the 9,993 thucnews dev titles: 0.367 -> 0.389). Noise rows stay noise.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import hashlib
 import logging
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import HDBSCAN
 from sklearn.decomposition import PCA
@@ -38,6 +45,7 @@ _N_VOTERS = 10  # clustered sample neighbours that vote on each row's cluster
 _MIN_VOTE_SHARE = 0.5  # a row joins a cluster only when at least this share of voters agree
 _REACH_QUANTILE = 0.95  # a cluster's reach: this quantile of its members' core distances ...
 _REACH_FACTOR = 2.0  # ... times this factor
+_REFINE_ITERATIONS = 10  # most nearest-centroid passes over the clustered rows (input space)
 
 
 def normalise_rows(X: np.ndarray) -> np.ndarray:
@@ -50,9 +58,10 @@ def content_sample(X: np.ndarray, max_rows: int) -> np.ndarray:
     """Return indices of at most ``max_rows`` rows, chosen and ordered by a hash of their bytes.
 
     Which rows, and in which order, depends only on the rows' content, never on the input order
-    or on a seed.
+    or on a seed. Rows are hashed rounded to 4 decimals (and ``-0.0`` made ``0.0``), so float
+    noise in the last bits, e.g. from a different summation order upstream, picks the same rows.
     """
-    rows = np.ascontiguousarray(X, dtype=np.float32)
+    rows = np.ascontiguousarray(np.round(np.asarray(X, dtype=np.float32), 4) + 0.0)
     keys = np.fromiter((int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "big")
                         for r in rows), dtype=np.uint64, count=len(rows))
     return np.argsort(keys, kind="stable")[:max_rows]
@@ -119,17 +128,20 @@ class DensityClusterer(ClusterMixin, BaseEstimator):
         is_member = sample_labels >= 0
         labels[self.sample_indices_[is_member]] = sample_labels[is_member]
         strengths[self.sample_indices_[is_member]] = sample_strengths[is_member]
-        if len(self.reach_):  # renumber by final size; voters and reach follow
-            rank = _size_ranks(labels)
-            self.voter_labels_ = rank[self.voter_labels_]
-            self.reach_[rank] = self.reach_.copy()
+        labels = _refine(X, labels, len(self.reach_))
+        if len(self.reach_):  # renumber by final size; voters follow their refined rows
+            rank = _size_ranks(labels, len(self.reach_))
+            self.voter_labels_ = rank[labels[self.sample_indices_[is_member]]]
+            reach = np.zeros(int(rank.max()) + 1)
+            reach[rank[rank >= 0]] = self.reach_[rank >= 0]
+            self.reach_ = reach
             labels = np.where(labels >= 0, rank[labels], -1)
         logger.info("%d clusters over %d rows, %.1f %% noise", len(self.reach_), len(X),
                     100 * np.mean(labels < 0))
         return self._set_result(X, labels, strengths)
 
     def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """Label new rows by their nearest clustered rows of the fit sample.
+        """Label new rows: the sample's vote decides noise, the nearest centroid the cluster.
 
         Args:
             X: ``(n_rows, d)`` array in the space ``fit`` saw.
@@ -141,7 +153,9 @@ class DensityClusterer(ClusterMixin, BaseEstimator):
         X = normalise_rows(validate_data(self, X, dtype=[np.float64, np.float32], reset=False))
         if self.n_clusters_ == 0:
             return np.full(len(X), -1), np.zeros(len(X))
-        return self._vote(self._reduce(X))
+        labels, strengths = self._vote(self._reduce(X))
+        nearest = (X @ self.centroids_.T).argmax(axis=1)
+        return np.where(labels >= 0, nearest, -1), strengths
 
     def _sample_min_cluster_size(self, n_rows: int, n_sample: int) -> int:
         """Return min_cluster_size in sample rows."""
@@ -222,6 +236,30 @@ class DensityClusterer(ClusterMixin, BaseEstimator):
         return self
 
 
+def _refine(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Move clustered rows to their nearest cluster mean direction until no row moves.
+
+    Rows labelled -1 stay noise. A cluster that loses all its rows takes no row back.
+    """
+    is_member = labels >= 0
+    if n_clusters < 2:
+        return labels
+    members, current = X[is_member], labels[is_member]
+    for _ in range(_REFINE_ITERATIONS):
+        membership = sp.csr_matrix((np.ones(len(current)), (current, np.arange(len(current)))),
+                                   shape=(n_clusters, len(current)))
+        sums = np.asarray(membership @ members)
+        scores = members @ normalise_rows(sums).T
+        scores[:, ~sums.any(axis=1)] = -np.inf
+        moved = scores.argmax(axis=1)
+        if np.array_equal(moved, current):
+            break
+        current = moved
+    refined = labels.copy()
+    refined[is_member] = current
+    return refined
+
+
 def _drop_loose_clusters(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Turn into noise every cluster that is no tighter than the sample as a whole.
 
@@ -250,9 +288,12 @@ def _cohesion(X: np.ndarray) -> float:
     return float(np.mean(X @ direction) / norm) if norm > 0 else 0.0
 
 
-def _size_ranks(labels: np.ndarray) -> np.ndarray:
-    """Return the new number of each cluster id: 0 for the largest; -1 for ids with no rows."""
-    counts = np.bincount(labels[labels >= 0], minlength=int(labels.max()) + 1)
+def _size_ranks(labels: np.ndarray, n_clusters: int = 0) -> np.ndarray:
+    """Return the new number of each cluster id: 0 for the largest; -1 for ids with no rows.
+
+    The result covers ids ``0..max(labels.max(), n_clusters - 1)``.
+    """
+    counts = np.bincount(labels[labels >= 0], minlength=max(int(labels.max()) + 1, n_clusters))
     ranks = np.full(len(counts), -1)
     present = np.flatnonzero(counts)
     ranks[present[np.argsort(-counts[present], kind="stable")]] = np.arange(len(present))

@@ -233,7 +233,8 @@ class LexicalEncoder(TransformerMixin, BaseEstimator):
     Attributes:
         vectorizer_: The fitted TF-IDF vectorizer (``None`` when no document has a word). When
             ``min_df``/``max_df`` would leave no word (tiny corpora), every word is kept instead.
-        svd_: The fitted SVD, or ``None`` when the vocabulary has fewer than two words.
+        svd_: The fitted SVD (exact, ARPACK), or ``None`` when there are fewer than three words
+            or documents.
         n_components_: Dimensions of the output vectors.
     """
 
@@ -273,12 +274,14 @@ class LexicalEncoder(TransformerMixin, BaseEstimator):
         n_words = tfidf.shape[1]
         self.svd_ = None
         self.n_components_ = max(n_words, 1)
-        if n_words < 2:
+        if min(n_words, len(docs)) < 3:
             return self._finish(tfidf.toarray() if n_words else np.zeros((len(docs), 1)))
-        n_components = min(self.n_components, n_words - 1)
-        self.svd_ = TruncatedSVD(n_components, random_state=self.random_state)
+        n_components = min(self.n_components, n_words - 1, len(docs) - 1)
+        # ARPACK, not randomized SVD: the basis then depends on the data only (up to signs, which
+        # leave cosines unchanged), so a new seed or row order gives the same geometry.
+        self.svd_ = TruncatedSVD(n_components, algorithm="arpack", random_state=self.random_state)
         vectors = self.svd_.fit_transform(tfidf)
-        self.n_components_ = self.svd_.components_.shape[0]  # also capped by the document count
+        self.n_components_ = n_components
         return self._finish(vectors)
 
     def _fit_tfidf(self, docs: Docs) -> tuple[TfidfVectorizer | None, sp.csr_matrix]:
@@ -304,3 +307,20 @@ class LexicalEncoder(TransformerMixin, BaseEstimator):
     @staticmethod
     def _finish(vectors: np.ndarray) -> np.ndarray:
         return normalize(np.asarray(vectors)).astype(np.float32)
+
+
+def mean_by_group(rows: np.ndarray, groups: Sequence[Hashable],
+                  group_ids: Sequence[Hashable]) -> np.ndarray:
+    """Return the mean of ``rows`` over each group, one row per id of ``group_ids``, in order.
+
+    Used for each user's topic distribution (the mean of their events' distributions, so rows
+    that sum to 1 give means that sum to 1). A group with no row gets zeros.
+    """
+    index = {group: i for i, group in enumerate(group_ids)}
+    position = np.array([index.get(group, -1) for group in groups], dtype=np.int64)
+    keep = position >= 0
+    membership = sp.csr_matrix((np.ones(int(keep.sum())), (position[keep], np.flatnonzero(keep))),
+                               shape=(len(group_ids), len(rows)))
+    counts = np.asarray(membership.sum(axis=1)).ravel()
+    sums = np.asarray(membership @ np.asarray(rows, dtype=np.float64))
+    return sums / np.maximum(counts, 1)[:, None]

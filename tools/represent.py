@@ -1,7 +1,10 @@
 """Fuse neural sentence embeddings with lexical (LSA) vectors into one representation.
 
 MiniLM, the default embedding model, is English-only: on Chinese text its vectors cluster badly,
-so the fused representation leans on jieba-tokenised lexical features as the Chinese share grows.
+so the fused representation leans on lexical features (character 1-2-grams for Chinese) as the
+Chinese share grows. A model that reads Chinese (``neural_reads_chinese``, e.g. an embeddings
+endpoint) keeps the English weight for every language: lexical features then only add what
+exact wording shares, and the neural geometry dominates (the fusion gets out of the way).
 """
 
 from __future__ import annotations
@@ -14,8 +17,17 @@ ENGLISH_LEXICAL_WEIGHT = 0.3
 CHINESE_LEXICAL_WEIGHT = 0.85
 
 
-def lexical_weight_for(language_share: Mapping[str, float]) -> float:
-    """Return the lexical weight for a corpus from the share of each language in it."""
+def lexical_weight_for(language_share: Mapping[str, float], *,
+                       neural_reads_chinese: bool = False) -> float:
+    """Return the lexical weight for a corpus from the share of each language in it.
+
+    Args:
+        language_share: Share of each language code ("zh", "en", ...) in the corpus.
+        neural_reads_chinese: The neural model is multilingual: Chinese then gets the English
+            weight too.
+    """
+    if neural_reads_chinese:
+        return ENGLISH_LEXICAL_WEIGHT
     zh = float(language_share.get("zh", 0.0))
     return ENGLISH_LEXICAL_WEIGHT + (CHINESE_LEXICAL_WEIGHT - ENGLISH_LEXICAL_WEIGHT) * zh
 

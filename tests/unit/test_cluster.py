@@ -162,3 +162,19 @@ def test_sklearn_estimator_checks(check):
     # predict returns (labels, strengths), so sklearn's checks that compare predict outputs
     # as one array (check_methods_sample_order_invariance) do not apply
     check("DensityClusterer", DensityClusterer())
+
+
+def test_content_sample_ignores_float_noise_in_the_last_bits():
+    X = np.random.default_rng(2).normal(size=(300, 8)).astype(np.float32)
+    noisy = np.nextafter(X, np.float32(np.inf))  # every value moved by one float32 step
+    assert np.array_equal(content_sample(X, 50), content_sample(noisy, 50))
+
+
+def test_refinement_moves_border_rows_to_the_nearest_cluster_mean():
+    from interestlens.tools.cluster import _refine
+
+    X = np.array([[1.0, 0.0], [0.95, 0.3], [0.0, 1.0], [0.3, 0.95], [0.9, 0.1], [0.5, 0.5]])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = np.array([0, 0, 1, 1, 1, -1])  # row 4 sits with cluster 1 but points at cluster 0
+    refined = _refine(X, labels, 2)
+    assert refined.tolist() == [0, 0, 1, 1, 0, -1]

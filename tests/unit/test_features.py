@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from interestlens.tools.features import ClassTfidf, LexicalEncoder, TopicModel
+from interestlens.tools.features import ClassTfidf, LexicalEncoder, TopicModel, mean_by_group
 from interestlens.tools.text import tokenize_many
 
 COFFEE = "coffee espresso roast beans grinder latte barista brew crema arabica".split()
@@ -159,3 +159,22 @@ def test_lexical_vectors_cluster_real_reviews_by_category(shared_data):
     keywords = ClassTfidf().fit(docs, sample["cat"].tolist()).top_keywords(n=10)
     assert "酒店" in [word for word, _ in keywords["酒店"]]
     assert "蒙牛" in [word for word, _ in keywords["蒙牛"]]
+
+
+def test_lexical_geometry_is_the_same_for_any_seed_and_row_order(corpus):
+    docs, _ = corpus
+    order = np.random.default_rng(5).permutation(len(docs))
+    first = LexicalEncoder(random_state=0).fit_transform(docs)
+    second = LexicalEncoder(random_state=7).fit_transform([docs[i] for i in order])
+    back = np.empty_like(second)
+    back[order] = second
+    np.testing.assert_allclose(first @ first.T, back @ back.T, atol=1e-5)
+
+
+def test_mean_by_group_averages_each_users_topic_shares():
+    shares = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]])
+    means = mean_by_group(shares, ["a", "a", "b", "x"], ["b", "a", "c"])
+    np.testing.assert_allclose(means, [[0.5, 0.5], [0.5, 0.5], [0.0, 0.0]])
+    means = mean_by_group(shares, ["a", "b", "b", "b"], ["a", "b"])
+    np.testing.assert_allclose(means.sum(axis=1), 1.0)
+    np.testing.assert_allclose(means[1], [0.7 / 3, 2.3 / 3])

@@ -46,3 +46,19 @@ def test_lexical_weight_follows_the_chinese_share():
     assert lexical_weight_for({"zh": 1.0}) == pytest.approx(CHINESE_LEXICAL_WEIGHT)
     half = lexical_weight_for({"zh": 0.5, "en": 0.5})
     assert ENGLISH_LEXICAL_WEIGHT < half < CHINESE_LEXICAL_WEIGHT
+
+
+def test_a_neural_model_that_reads_chinese_keeps_the_english_weight():
+    weight = lexical_weight_for({"zh": 1.0}, neural_reads_chinese=True)
+    assert weight == pytest.approx(ENGLISH_LEXICAL_WEIGHT)
+
+
+def test_fusion_gets_out_of_the_way_of_a_strong_neural_model():
+    """Neural vectors that separate two topics stay separated after fusing noisy lexical ones."""
+    rng = np.random.default_rng(3)
+    truth = np.repeat([0, 1], 50)
+    neural = unit(np.eye(16)[truth] + 0.3 * rng.normal(size=(100, 16)))
+    lexical = unit(rng.normal(size=(100, 30)))  # carries nothing about the topics
+    fused = fuse(neural, lexical, lexical_weight_for({"zh": 1.0}, neural_reads_chinese=True))
+    nearest = np.argsort(-(fused @ fused.T), axis=1)[:, 1:6]
+    assert np.mean(truth[nearest] == truth[:, None]) >= 0.95

@@ -5,7 +5,14 @@ import time
 import pandas as pd
 import pytest
 
-from interestlens.tools.text import has_cjk, has_letter, stopwords, tokenize, tokenize_many
+from interestlens.tools.text import (
+    char_terms,
+    has_cjk,
+    has_letter,
+    stopwords,
+    tokenize,
+    tokenize_many,
+)
 
 REVIEW = "这个手机的价格很便宜，物流也很快！！质量不错，就是电池一般。我觉得还是挺值的，2019年买的"
 DROPPED = ("这个", "的", "很", "也", "就是", "我", "觉得", "还是", "，", "！", "2019")
@@ -96,3 +103,26 @@ def test_tokenizes_real_reviews_fast_and_keeps_category_words(shared_data):
     assert {"酒店", "手机", "价格", "质量", "物流", "水果"} <= words
     assert not words & stopwords("zh")
     assert sum(map(len, docs)) / len(docs) > 5
+
+
+def test_char_terms_give_chinese_characters_and_pairs_and_english_words():
+    terms = char_terms("新买的iPhone屏幕，the battery is long", "zh")
+    assert {"新", "买", "新买", "买的", "屏", "幕", "屏幕", "iphone", "battery"} <= set(terms)
+    assert "的i" not in terms and "幕，" not in terms and "幕the" not in terms  # pairs stay in runs
+    assert "the" not in terms and "is" not in terms
+    assert not any(char in "".join(terms) for char in "，, ")
+
+
+def test_char_terms_of_english_are_its_words():
+    text = "I don't like the coffee's taste; the Espresso-Machine works"
+    assert char_terms(text, "en") == tokenize(text, "en")
+    assert char_terms(None, "en") == [] and char_terms("", "zh") == []
+
+
+def test_tokenize_many_cuts_chinese_by_words_or_by_characters():
+    texts, languages = ["这个手机的电池一般", "mirrorless camera"], ["zh", "en"]
+    words = tokenize_many(texts, languages)
+    chars = tokenize_many(texts, languages, chinese="chars")
+    assert "电池" in words[0] and "电" not in words[0]
+    assert {"电", "池", "电池", "机的"} <= set(chars[0])
+    assert words[1] == chars[1] == ["mirrorless", "camera"]
