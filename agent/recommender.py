@@ -2,7 +2,9 @@
 
 With item ids (products, movies, questions) the tuned ``HybridRecommender`` ranks the items;
 without them (e.g. plain reviews, where each event is its own item) the store's nearest items to
-the user's profile vector are ranked. Either way ``tools.recommend`` writes the reasons.
+the user's profile vector are ranked. Either way ``tools.recommend`` writes the reasons. The
+catalogue (items of a catalogue file merged with those the events name) is saved in the store's
+``items`` table, so later sessions filter by the same categories and dates.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import normalize
 
 from interestlens.agent.encoder import FusedEncoder
+from interestlens.tools.catalogue import ItemFilter
 from interestlens.tools.collab import HybridRecommender
 from interestlens.tools.collab_tune import tune_hybrid
-from interestlens.tools.errors import StoreError
+from interestlens.tools.errors import ConfigError, StoreError
 from interestlens.tools.evidence import SEGMENT
 from interestlens.tools.interactions import (
     build_item_catalogue,
     interactions_from_events,
     seen_items,
 )
+from interestlens.tools.rank import top_k
 from interestlens.tools.recommend import EVIDENCE_SEPARATOR, rank_recommendations
 from interestlens.tools.records import ITEM_ID, USER, Progress, Recommendation
 from interestlens.vectorstore import Store
@@ -32,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 ITEM_TEXT_COLUMN = "item_text"
 PARAMS_ARTIFACT = "recommender_params"
+ITEMS_TABLE = "items"
+FILTER_BATCH = 256  # owners scored together against the filtered items in content mode
 
 
 class StoreRecommender:
@@ -42,28 +49,48 @@ class StoreRecommender:
         events: Kept events (user, item id/text, text, timestamp, event type, sentiment and, for
             segment-level picks, segment columns).
         interests: Each user's (or segment's) top interests, cited in the reasons.
+        catalogue: The items (``tools.interactions.CATALOGUE_COLUMNS``), e.g. from
+            ``tools.catalogue.merge_catalogue``; None builds it from ``events``.
         tune: Tune the hybrid's weights on these events and save them in the store (the pipeline
             does); otherwise reuse the weights a run saved (the defaults when none was saved).
         random_state: Seed of the tuner's user sampling.
     """
 
     def __init__(self, store: Store, events: pd.DataFrame,
-                 interests: Mapping[str, Sequence[str]], *, tune: bool = False,
+                 interests: Mapping[str, Sequence[str]], *,
+                 catalogue: pd.DataFrame | None = None, tune: bool = False,
                  random_state: int = 0):
         self.store = store
         self.interests = interests
         self.tune = tune
         self.random_state = random_state
-        self.catalogue = build_item_catalogue(events)
+        self.catalogue = catalogue if catalogue is not None else build_item_catalogue(events)
         self.seen = seen_items(events, self.catalogue)
-        self.item_texts = dict(zip(self.catalogue[ITEM_ID], self.catalogue[ITEM_TEXT_COLUMN]))
+        self.item_texts = dict(zip(self.catalogue[ITEM_ID].tolist(),
+                                   self.catalogue[ITEM_TEXT_COLUMN].tolist()))
         self.collection = "events" if self.catalogue["is_event_item"].all() else "items"
         self.interactions = interactions_from_events(events)
-        labelled = events.dropna(subset=[SEGMENT]) if SEGMENT in events else None
+        labelled = (events.dropna(subset=[SEGMENT]).drop_duplicates(USER, keep="last")
+                    if SEGMENT in events else None)
         self.user_segments = ({} if labelled is None else
-                              dict(zip(labelled[USER].astype(str), labelled[SEGMENT].astype(str))))
+                              dict(zip(labelled[USER].astype(str).tolist(),
+                                       labelled[SEGMENT].astype(str).tolist())))
         self._item_vectors: np.ndarray | None = None
         self._hybrid: HybridRecommender | None = None
+
+    @classmethod
+    def from_store(cls, store: Store, interests: Mapping[str, Sequence[str]], *,
+                   tune: bool = False, random_state: int = 0) -> StoreRecommender:
+        """Return the recommender of the store's last run (its events and saved catalogue)."""
+        try:
+            catalogue = store.read_table(ITEMS_TABLE)
+        except StoreError:  # a store written before catalogues were saved
+            catalogue = None
+        if catalogue is not None:
+            catalogue = catalogue.astype({"item_id": str, "item_text": str, "category": str})
+            catalogue["date"] = pd.to_datetime(catalogue["date"], utc=True)
+        return cls(store, store.read_table("events"), interests, catalogue=catalogue, tune=tune,
+                   random_state=random_state)
 
     @property
     def n_items(self) -> int:
@@ -76,31 +103,64 @@ class StoreRecommender:
         return self.collection == "items" and not self.interactions.empty
 
     def index_items(self, encoder: FusedEncoder, progress: Progress | None = None) -> None:
-        """Embed the catalogue into the ``items`` collection (event items are indexed already)."""
+        """Save the catalogue table and embed it into the ``items`` collection.
+
+        Event items are in the ``events`` collection already. Texts are embedded through the
+        store's content-hash cache, so a re-run embeds nothing twice; items of an earlier run
+        that left the catalogue are deleted from the collection.
+        """
+        self.store.write_table(ITEMS_TABLE, self.catalogue, key=None)
         if self.collection == "items":
+            ids = self.catalogue[ITEM_ID].tolist()
             vectors, _ = encoder.encode(self.catalogue[ITEM_TEXT_COLUMN].tolist(), self.store,
                                         progress=progress)
-            self.store.upsert_vectors("items", self.catalogue[ITEM_ID].tolist(), vectors,
-                                      progress=progress)
+            self.store.upsert_vectors("items", ids, vectors, progress=progress)
+            self.store.delete_missing("items", ids)
             self._item_vectors = vectors
 
-    def rank(self, owners: Sequence[str], vectors: np.ndarray, k: int) -> pd.DataFrame:
-        """Return the top ``k`` unseen items per user (``vectors``: profiles, for content mode)."""
+    def rank(self, owners: Sequence[str], vectors: np.ndarray, k: int, *,
+             item_filter: ItemFilter | None = None) -> pd.DataFrame:
+        """Return the top ``k`` unseen items per user (``vectors``: profiles, for content mode).
+
+        ``item_filter`` (category, dates) is applied before ranking and MMR, so ``k`` items
+        still come back while enough pass it.
+        """
+        allowed = self.allowed(item_filter)
         if not self.is_hybrid:
-            return self._rank_nearest(owners, vectors, k)
-        ids, scores, evidence = self.hybrid().recommend(owners, k=k)
+            if allowed is None:
+                return self._rank_nearest(owners, vectors, k)
+            return self._rank_among(owners, vectors, k, allowed)
+        ids, scores, evidence = self.hybrid().recommend(owners, k=k, candidates=allowed)
         return self._explain(owners, ids, scores, evidence, k)
 
-    def for_owner(self, owner: str, vector: np.ndarray, k: int) -> list[Recommendation]:
+    def for_owner(self, owner: str, vector: np.ndarray, k: int, *,
+                  item_filter: ItemFilter | None = None) -> list[Recommendation]:
         """Return recommendation records for one user (or, in content mode, one segment)."""
-        return self._records(self.rank([owner], vector.reshape(1, -1), k))
+        return self._records(self.rank([owner], vector.reshape(1, -1), k,
+                                       item_filter=item_filter))
 
-    def for_segment(self, segment_id: str, vector: np.ndarray, k: int) -> list[Recommendation]:
+    def for_segment(self, segment_id: str, vector: np.ndarray, k: int, *,
+                    item_filter: ItemFilter | None = None) -> list[Recommendation]:
         """Return recommendation records for a whole segment (``vector``: its centroid)."""
         if not self.is_hybrid:
-            return self.for_owner(segment_id, vector, k)
-        ids, scores, evidence = self.hybrid().recommend_segments([segment_id], k=k)
+            return self.for_owner(segment_id, vector, k, item_filter=item_filter)
+        ids, scores, evidence = self.hybrid().recommend_segments(
+            [segment_id], k=k, candidates=self.allowed(item_filter))
         return self._records(self._explain([segment_id], ids, scores, evidence, k))
+
+    def allowed(self, item_filter: ItemFilter | None) -> list[str] | None:
+        """Return the ids of the items passing ``item_filter`` (None: no filter).
+
+        Raises:
+            ConfigError: The category is unknown, a bound is not a date, or no item passes.
+        """
+        if item_filter is None or not item_filter.is_active:
+            return None
+        keep = item_filter.mask(self.catalogue)
+        if not keep.any():
+            raise ConfigError(f"no item passes the filters ({_describe(item_filter)}) among "
+                              f"{self.n_items:,} items")
+        return self.catalogue[ITEM_ID][keep].astype(str).tolist()
 
     def hybrid(self) -> HybridRecommender:
         """Return the fitted hybrid recommender, tuning or loading its weights on first use."""
@@ -133,6 +193,22 @@ class StoreRecommender:
                                     item_texts=self.item_texts, user_keywords=self.interests,
                                     k=k, evidence=evidence)
 
+    def _rank_among(self, owners: Sequence[str], vectors: np.ndarray, k: int,
+                    allowed: list[str]) -> pd.DataFrame:
+        """Rank the ``allowed`` items by exact cosine to each owner's vector (content mode)."""
+        items = normalize(self.store.get_vectors(self.collection, allowed))
+        frames = []
+        for start in range(0, len(owners), FILTER_BATCH):
+            batch = list(owners[start:start + FILTER_BATCH])
+            scores = normalize(np.atleast_2d(vectors[start:start + FILTER_BATCH])) @ items.T
+            width = min(len(allowed), k + max(len(self.seen.get(o, ())) for o in batch))
+            picks = top_k(scores, k=width)
+            frames.append(rank_recommendations(
+                batch, [[allowed[i] for i in row] for row in picks],
+                np.take_along_axis(scores, picks, axis=1), seen=self.seen,
+                item_texts=self.item_texts, user_keywords=self.interests, k=k))
+        return pd.concat(frames, ignore_index=True)
+
     def _rank_nearest(self, owners: Sequence[str], vectors: np.ndarray, k: int) -> pd.DataFrame:
         """Rank the store's nearest items, grouped so each query asks for few extra."""
         need = np.array([k + len(self.seen.get(owner, ())) for owner in owners])
@@ -152,6 +228,13 @@ class StoreRecommender:
     def _records(self, frame: pd.DataFrame) -> list[Recommendation]:
         return [Recommendation(user=r.user, rank=int(r.rank), item_id=str(r.item),
                                item_text=self.item_texts.get(r.item, ""), score=float(r.score),
-                               reason=r.reason, reason_mode=r.reason_mode,
+                               reason=r.reason, reason_mode=r.reason_mode, level=r.level,
                                evidence=tuple(filter(None, r.evidence.split(EVIDENCE_SEPARATOR))))
                 for r in frame.itertuples(index=False)]
+
+
+def _describe(item_filter: ItemFilter) -> str:
+    """Return the active parts of a filter as ``--option value`` pairs."""
+    parts = {"--category": item_filter.category, "--since": item_filter.since,
+             "--until": item_filter.until}
+    return ", ".join(f"{option} {value}" for option, value in parts.items() if value is not None)

@@ -4,12 +4,16 @@
 test interaction, nor a note (MovieLens tag) written after its writer's split time. ``run_product``
 feeds that table to ``Assistant.run`` (every stage: clean, embed, segment, tune, recommend) and
 then, from the built store, times recommending for every user again, once tuning the weights
-afresh and once with the weights the run saved.
+afresh and once with the weights the run saved. ``catalogue_file`` gives the dataset's item
+catalogue as a user would pass it with ``--items``: MovieLens ``movies.csv``, or the site's
+questions (title, body, tags as categories, creation date) for Stack Exchange.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +43,8 @@ class ProductRun:
         recommend_s: From the built store, seconds to recommend for every user: read the events,
             tune the weights, fit, rank and explain.
         recommend_saved_s: The same with the weights the run saved (no tuning).
+        recommend_cpu_s: CPU seconds of this process for each of the two (the machine may be
+            shared: wall seconds then exceed the work done).
         is_deterministic: Both re-runs gave the run's recommendations again.
         weights: The tuned weights.
     """
@@ -48,6 +54,7 @@ class ProductRun:
     stage_seconds: dict[str, float]
     recommend_s: float
     recommend_saved_s: float
+    recommend_cpu_s: tuple[float, float]
     is_deterministic: bool
     weights: dict
 
@@ -85,30 +92,49 @@ def product_events(folder: Path, split: Split) -> pd.DataFrame:
                          "item_title": titles})
 
 
-def run_product(events: pd.DataFrame, *, store_dir: Path, k: int) -> ProductRun:
-    """Run the product on ``events`` into ``store_dir``, then time recommending from the store."""
+def catalogue_file(folder: Path, scratch: Path) -> Path:
+    """Return the dataset's item catalogue file (written into ``scratch`` for Stack Exchange)."""
+    folder = Path(folder)
+    if (folder / "movies.csv").is_file():
+        return folder / "movies.csv"
+    rows = []
+    for _, row in ET.iterparse(folder / "Posts.xml"):
+        if row.tag == "row" and row.get("PostTypeId") == "1":
+            rows.append({"item_id": row.get("Id"), "title": row.get("Title"),
+                         "category": "|".join(re.findall(r"<([^<>]+)>", row.get("Tags") or "")),
+                         "date": row.get("CreationDate"), "description": row.get("Body")})
+        row.clear()
+    path = Path(scratch) / f"{folder.name}_questions.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run_product(events: pd.DataFrame, *, store_dir: Path, k: int,
+                items: Path | None = None) -> ProductRun:
+    """Run the product on ``events`` (and catalogue ``items``), then time recommending from it."""
     settings = Settings(store_dir=store_dir, recommendations_per_user=k)
     with Assistant(store=store_dir, settings=settings) as assistant:
         start = time.perf_counter()
-        result = assistant.run(events, column_map=COLUMN_MAP)
+        result = assistant.run(events, column_map=COLUMN_MAP, items=items)
         run_s = time.perf_counter() - start
     with Store(store_dir).open() as store:
         users = store.read_table("users")
         vectors = store.get_vectors("users", users["user"].tolist())
         interests = {u: str(t or "").split(";") for u, t in
                      zip(users["user"], users["top_interests"], strict=True)}
-        timings, frames = [], []
+        timings, cpu, frames = [], [], []
         for tune in (True, False):
-            start = time.perf_counter()
-            recommender = StoreRecommender(store, store.read_table("events"), interests,
-                                           tune=tune, random_state=settings.random_state)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            recommender = StoreRecommender.from_store(store, interests, tune=tune,
+                                                      random_state=settings.random_state)
             frames.append(recommender.rank(users["user"].tolist(), vectors, k))
             timings.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         weights = recommender.hybrid().get_params() if recommender.is_hybrid else {}
     columns = ["user", "rank", "item"]
     same = all(frame[columns].equals(result.recommendations[columns]) for frame in frames)
     return ProductRun(result.recommendations, run_s, dict(result.summary.stage_seconds),
-                      timings[0], timings[1], same, weights)
+                      timings[0], timings[1], (cpu[0], cpu[1]), same, weights)
 
 
 def product_lists(recommendations: pd.DataFrame, split: Split, rows: np.ndarray,

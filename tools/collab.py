@@ -158,7 +158,8 @@ class HybridRecommender(EvidenceMixin, BaseEstimator):
         """
         frame = self._checked(interactions, item_vectors, item_ids)
         known = [] if item_ids is None else [str(i) for i in item_ids]
-        self.item_ids_ = np.array(list(dict.fromkeys([*known, *frame["item"]])), dtype=object)
+        self.item_ids_ = np.array(list(dict.fromkeys([*known, *pd.unique(frame["item"])])),
+                                  dtype=object)
         items = pd.Index(self.item_ids_).get_indexer(frame["item"])
         self.user_ids_, users = np.unique(frame["user"].to_numpy(dtype=str), return_inverse=True)
         shape = (len(self.user_ids_), len(self.item_ids_))
@@ -234,13 +235,17 @@ class HybridRecommender(EvidenceMixin, BaseEstimator):
         return self.combine(self._user_terms(list(user_ids), self._needed(), None, {}))
 
     def recommend(self, user_ids: Sequence[str], *, k: int = 10,
-                  seen: Mapping[str, set[str]] | None = None) -> Picks:
+                  seen: Mapping[str, set[str]] | None = None,
+                  candidates: Sequence[str] | None = None) -> Picks:
         """Return each user's ``k`` best unseen items, their scores and the evidence for each.
 
         Args:
             user_ids: Users to recommend for; unknown ones get the cold-start recommendations.
             k: Items per user (fewer when the catalogue runs out).
             seen: More items per user never to recommend, beside the fitted interactions.
+            candidates: Only these items may be recommended (a filter); None: any item. The
+                filter is applied before MMR, and the order among the candidates is the order
+                they have without it.
 
         Returns:
             Item ids, scores (non-increasing: the hybrid score less any MMR diversity penalty)
@@ -248,22 +253,33 @@ class HybridRecommender(EvidenceMixin, BaseEstimator):
         """
         check_is_fitted(self, "matrix_")
         users, out = [str(u) for u in user_ids], ([], [], [])
+        allowed = self._allowed(candidates)
         size = min(512, max(1, BATCH_CELLS // len(self.item_ids_)))
         for start in range(0, len(users), size):
             batch = self._user_terms(users[start:start + size], self._needed(), None, seen or {})
-            for part, values in zip(out, self._explained(batch, k), strict=True):
+            for part, values in zip(out, self._explained(batch, k, allowed), strict=True):
                 part.extend(values)
         return out
 
-    def recommend_segments(self, segment_ids: Sequence[str], *, k: int = 10) -> Picks:
-        """Return each segment's ``k`` best items by the population terms (``cold_*`` weights)."""
+    def recommend_segments(self, segment_ids: Sequence[str], *, k: int = 10,
+                           candidates: Sequence[str] | None = None) -> Picks:
+        """Return each segment's ``k`` best items by the population terms (``cold_*`` weights).
+
+        ``candidates`` filters the items as in ``recommend``.
+        """
         check_is_fitted(self, "matrix_")
         code = {str(label): n for n, label in enumerate(self.segment_ids_)}
         segments = np.array([code.get(str(s), -1) for s in segment_ids], dtype=int)
         rows = np.full(len(segments), -1)
         terms = self._terms(rows, segments, sp.csr_matrix((len(rows), len(self.item_ids_))),
                             set(COLD_TERMS), None, "segment")
-        return self._explained(terms, k)
+        return self._explained(terms, k, self._allowed(candidates))
+
+    def _allowed(self, candidates: Sequence[str] | None) -> np.ndarray | None:
+        """Return which catalogue items are among ``candidates`` (None: all are)."""
+        if candidates is None:
+            return None
+        return pd.Index(self.item_ids_).isin([str(c) for c in candidates])
 
     def combine(self, terms: HybridTerms) -> np.ndarray:
         """Return the weighted sum of ``terms`` under the current weights; seen items get -inf."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import scipy.sparse as sp
 
 from interestlens.tools.interactions import select_rows
 
@@ -21,6 +22,7 @@ TERMS: tuple[str, ...] = ("collab", "collab_positive", "content", "segment", "re
                           "popularity")
 COLD_TERMS: tuple[str, ...] = ("segment", "recency", "popularity")  # the population terms
 N_BECAUSE_ITEMS = 2
+BECAUSE_BATCH = 64  # owners whose picks' EASE weights are read together (64 x k x items floats)
 Level = Literal["user", "cold_start", "segment"]
 
 
@@ -61,16 +63,21 @@ Picks = tuple[list[list[str]], list[list[float]], list[list[HybridEvidence]]]
 class EvidenceMixin:
     """Explain a fitted ``HybridRecommender``'s picks (mixed into it; reads its fitted state)."""
 
-    def _explained(self, terms: HybridTerms, k: int) -> Picks:
+    def _explained(self, terms: HybridTerms, k: int, allowed: np.ndarray | None = None) -> Picks:
+        """Rank and explain; items outside ``allowed`` (a catalogue mask) are never picked."""
         totals, cold = self.combine(terms), self.cold_mask(terms)
+        if allowed is not None:
+            totals[:, ~allowed] = -np.inf
         picks, reported = self._ranked(totals, k)
         recent = self._decayed(terms.rows, self.half_life_days, self.clock)
         in_segment = select_rows(self.segment_counts_, terms.segments).toarray()
+        kept = [row_picks[np.isfinite(row_scores)]
+                for row_picks, row_scores in zip(picks, reported, strict=True)]
+        because_of = self._because(np.where(cold, -1, terms.rows), kept)
         ids, scores, evidence = [], [], []
-        for n, (row_picks, row_scores) in enumerate(zip(picks, reported, strict=True)):
-            keep = np.isfinite(row_scores)
-            items, kept_scores = row_picks[keep], row_scores[keep]
-            because = self._because(-1 if cold[n] else int(terms.rows[n]), items)
+        for n, (items, row_scores) in enumerate(zip(kept, reported, strict=True)):
+            kept_scores = row_scores[np.isfinite(row_scores)]
+            because = {name: lists[n] for name, lists in because_of.items()}
             ids.append([str(self.item_ids_[i]) for i in items])
             scores.append([float(s) for s in kept_scores])
             row_evidence = []
@@ -103,20 +110,36 @@ class EvidenceMixin:
                  for name, weight in weights.items() if weight]
         return tuple(sorted((part for part in parts if part[1] > 0), key=lambda p: -p[1]))
 
-    def _because(self, row: int, items: np.ndarray) -> dict[str, list[tuple[str, ...]]]:
-        """Return, per collab term and for each of ``items``, the user's items pointing to it.
+    def _because(self, rows: np.ndarray, picks: list[np.ndarray],
+                 ) -> dict[str, list[list[tuple[str, ...]]]]:
+        """Return, per collab term, owner and pick, the owner's items pointing to the pick.
 
-        Those are the user's items with the largest positive EASE weight towards the pick; a user
-        without interactions has none.
+        Those are the owner's items with the largest positive EASE weight towards the pick; an
+        owner without a fitted row (-1: cold start, segment) has none. The weights towards the
+        picks of ``BECAUSE_BATCH`` owners are read in one product.
         """
-        out = {}
-        for name, model, matrix in (("collab", self.ease_, self.matrix_),
-                                    ("collab_positive", self.ease_positive_,
-                                     self.positive_matrix_)):
-            sources = matrix[row].indices if row >= 0 and model is not None else np.zeros(0, int)
-            weights = (model.weights_between(sources, items) if len(sources)
-                       else np.zeros((0, len(items))))
-            best = np.argsort(-weights, axis=0, kind="stable")[:N_BECAUSE_ITEMS]
-            out[name] = [tuple(str(self.item_ids_[sources[b]]) for b in best[:, j]
-                               if weights[b, j] > 0) for j in range(len(items))]
+        out: dict[str, list[list[tuple[str, ...]]]] = {"collab": [], "collab_positive": []}
+        for start in range(0, len(rows), BECAUSE_BATCH):
+            chunk = slice(start, start + BECAUSE_BATCH)
+            batch_rows, batch_picks = rows[chunk], picks[chunk]
+            targets = np.unique(np.concatenate([np.zeros(0, int), *batch_picks])).astype(int)
+            for name, model, matrix in (("collab", self.ease_, self.matrix_),
+                                        ("collab_positive", self.ease_positive_,
+                                         self.positive_matrix_)):
+                into = (model.weights_into(targets)
+                        if model is not None and (batch_rows >= 0).any() else None)
+                out[name] += [self._sources(into, targets, matrix, row, items)
+                              for row, items in zip(batch_rows, batch_picks, strict=True)]
         return out
+
+    def _sources(self, into: np.ndarray | None, targets: np.ndarray, matrix: sp.csr_matrix,
+                 row: int, items: np.ndarray) -> list[tuple[str, ...]]:
+        """Return, per pick, the owner's items with the largest positive weight into it."""
+        sources = (matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
+                   if row >= 0 and into is not None else [])
+        if not len(sources):
+            return [() for _ in items]
+        weights = into[np.searchsorted(targets, items)][:, sources]
+        best = np.argsort(-weights, axis=1, kind="stable")[:, :N_BECAUSE_ITEMS]
+        return [tuple(str(self.item_ids_[sources[b]]) for b in best[j] if weights[j, b] > 0)
+                for j in range(len(items))]

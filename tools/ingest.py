@@ -363,7 +363,7 @@ def _parse_timestamps(values: pd.Series) -> pd.Series:
         unique = failed.drop_duplicates()
         retry = dict(zip(unique, pd.to_datetime(unique, utc=True, errors="coerce", format="mixed"),
                          strict=True))
-        parsed[failed.index] = failed.map(retry)
+        parsed[failed.index] = pd.to_datetime(failed.map(retry), utc=True)  # all-NaT: tz-naive
     stamps[parsed.index] = parsed
     return stamps
 

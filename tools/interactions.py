@@ -28,7 +28,8 @@ from interestlens.tools.records import (
 
 logger = logging.getLogger(__name__)
 
-CATALOGUE_COLUMNS: tuple[str, ...] = ("item_id", "item_text", "n_events", "is_event_item")
+CATALOGUE_COLUMNS: tuple[str, ...] = ("item_id", "item_text", "n_events", "is_event_item",
+                                      "category", "date")
 N_TEXTS_PER_ITEM = 3  # event texts joined into an item's text when the item has none
 ITEM_TEXT_WIDTH = 500
 
@@ -45,28 +46,35 @@ def build_item_catalogue(events: pd.DataFrame) -> pd.DataFrame:
 
     When any event names an item, the items are those ids; an item's text is its ``item_text``
     or else its first few event texts joined. When none does (e.g. plain reviews), each event is
-    itself a content item (``is_event_item`` True).
+    itself a content item (``is_event_item`` True). An item's ``date`` is its first event's time
+    (NaT when unknown); events give no ``category`` ("").
     """
     item_ids = _blank_to_na(events[ITEM_ID]) if ITEM_ID in events else None
+    times = (pd.to_datetime(events[TIMESTAMP], utc=True) if TIMESTAMP in events
+             else pd.Series(pd.NaT, index=events.index, dtype="datetime64[ns, UTC]"))
     if item_ids is None or item_ids.isna().all():
-        frame = events[[EVENT_ID, TEXT]].drop_duplicates(EVENT_ID)
+        frame = events[[EVENT_ID, TEXT]].assign(date=times).drop_duplicates(EVENT_ID)
         catalogue = pd.DataFrame({
             "item_id": frame[EVENT_ID].astype(str).to_numpy(),
             "item_text": frame[TEXT].fillna("").astype(str).to_numpy(),
             "n_events": np.ones(len(frame), dtype=np.int64),
             "is_event_item": np.ones(len(frame), dtype=bool),
+            "category": "",
+            "date": frame["date"].array,
         })
         logger.info("no item ids: %d events serve as content items", len(catalogue))
         return catalogue
     given = _blank_to_na(events[ITEM_TEXT]) if ITEM_TEXT in events else pd.NA
-    frame = pd.DataFrame({"item_id": item_ids, "given": given,
+    frame = pd.DataFrame({"item_id": item_ids, "given": given, "time": times,
                           "text": events[TEXT].fillna("").astype(str)}).dropna(subset=["item_id"])
     grouped = frame.groupby("item_id", sort=False)
-    joined = (frame[frame["text"].str.strip() != ""].groupby("item_id", sort=False)
-              .head(N_TEXTS_PER_ITEM).groupby("item_id", sort=False)["text"]
-              .agg(lambda texts: excerpt(" / ".join(texts), ITEM_TEXT_WIDTH)))
     counts = grouped.size()
     texts = grouped["given"].first().reindex(counts.index)
+    untitled = frame[frame["item_id"].isin(texts.index[texts.isna()])
+                     & (frame["text"].str.strip() != "")]
+    joined = (untitled.groupby("item_id", sort=False).head(N_TEXTS_PER_ITEM)
+              .groupby("item_id", sort=False)["text"]
+              .agg(lambda texts: excerpt(" / ".join(texts), ITEM_TEXT_WIDTH)))
     texts = texts.fillna(joined.reindex(counts.index)).fillna("")
     logger.info("item catalogue: %d items from %d events", len(counts), len(frame))
     return pd.DataFrame({
@@ -74,6 +82,8 @@ def build_item_catalogue(events: pd.DataFrame) -> pd.DataFrame:
         "item_text": texts.astype(str).to_numpy(),
         "n_events": counts.to_numpy(dtype=np.int64),
         "is_event_item": np.zeros(len(counts), dtype=bool),
+        "category": "",
+        "date": grouped["time"].min().reindex(counts.index).array,
     })
 
 

@@ -73,7 +73,6 @@ def _mmr_batch(scores: np.ndarray, items: np.ndarray, unit: np.ndarray, width: i
     with np.errstate(invalid="ignore"):
         relevance = np.where(available, (values - low[:, None]) / span[:, None], 0.0)
     vectors = unit[np.maximum(items, 0)]
-    similarity = vectors @ vectors.transpose(0, 2, 1)
     rows = np.arange(len(items))
     redundancy = np.zeros(values.shape)
     picks = np.full((len(items), width), -1, dtype=int)
@@ -86,7 +85,9 @@ def _mmr_batch(scores: np.ndarray, items: np.ndarray, unit: np.ndarray, width: i
         picks[found, rank] = items[rows, best][found]
         reported[found, rank] = (low + span * gain[rows, best] / (1 - diversity))[found]
         available[rows, best] = False
-        redundancy = np.maximum(redundancy, similarity[rows, best])
+        # one similarity column per pick: k matrix-vector products, not a candidates² matrix
+        picked = np.einsum("bcd,bd->bc", vectors, vectors[rows, best])
+        redundancy = np.maximum(redundancy, picked)
     return picks, reported
 
 

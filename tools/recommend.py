@@ -25,7 +25,8 @@ from interestlens.tools.rank import mmr_rerank
 logger = logging.getLogger(__name__)
 
 RECOMMENDATION_COLUMNS: tuple[str, ...] = ("user", "rank", "item", "score", "reason", "reason_mode",
-                                           "evidence")
+                                           "evidence", "level")
+CONTENT_LEVEL = "content"  # ``level`` of a pick by vector similarity (no hybrid evidence)
 EVIDENCE_SEPARATOR = " | "  # joins the evidence strings in the ``evidence`` column
 REASON_TEXT_WIDTH = 60
 TITLE_WIDTH = 40  # an item cited as evidence is quoted by its title, cut to this width
@@ -160,9 +161,11 @@ def rank_recommendations(
             then cite it instead of a similarity.
 
     Returns:
-        Columns ``user, rank, item, score, reason, reason_mode, evidence``; ranks start at 1;
-        ``score`` is the candidate's score even when MMR changed the order; ``evidence`` joins
-        short evidence strings with ``EVIDENCE_SEPARATOR``.
+        Columns ``RECOMMENDATION_COLUMNS``; ranks start at 1; ``score`` is the candidate's score
+        even when MMR changed the order; ``evidence`` joins short evidence strings with
+        ``EVIDENCE_SEPARATOR``; ``level`` says what the pick was made for: ``"user"`` (personal
+        terms), ``"cold_start"`` (a user with too few events: segment-level terms),
+        ``"segment"`` or ``"content"`` (similarity to the owner's vector).
 
     Raises:
         ConfigError: ``k`` is below 1 or ``diversity`` is outside [0, 1).
@@ -191,6 +194,8 @@ def rank_recommendations(
             columns["score"].append(score)
             columns["reason"].append(reason)
             columns["evidence"].append(EVIDENCE_SEPARATOR.join(cited))
+            level = notes[item].level if item in notes else CONTENT_LEVEL
+            columns["level"].append(level)
     columns["reason_mode"] = ["template"] * len(columns["user"])
     frame = pd.DataFrame(columns)[list(RECOMMENDATION_COLUMNS)]
     return frame.astype({"user": str, "rank": np.int64, "item": str, "score": float})
@@ -235,6 +240,7 @@ class _Explainer:
         self.item_texts, self.user_keywords = item_texts, user_keywords
         self.texts: dict[str, _ItemText] = {}
         self.keywords: dict[str, list[_Keyword]] = {}
+        self.titles: dict[str, str] = {}
 
     def __call__(self, user: str, item: str, score: float,
                  evidence: HybridEvidence | None) -> tuple[str, tuple[str, ...]]:
@@ -258,8 +264,10 @@ class _Explainer:
 
     def title(self, item: str) -> str:
         """Return an item's title: its text up to the first " | ", cut short."""
-        head = str(self.item_texts.get(item, "") or item).split(" | ")[0]
-        return excerpt(head, TITLE_WIDTH).replace("|", "/")
+        if item not in self.titles:
+            head = str(self.item_texts.get(item, "") or item).split(" | ")[0]
+            self.titles[item] = excerpt(head, TITLE_WIDTH).replace("|", "/")
+        return self.titles[item]
 
 
 def _reason(item: _ItemText, keywords: Sequence[_Keyword], score: float) -> str:

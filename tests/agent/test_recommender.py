@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from interestlens.agent.recommender import PARAMS_ARTIFACT, StoreRecommender
+from interestlens.tools.errors import ConfigError
 from interestlens.tools.evidence import SEGMENT
 from interestlens.tools.records import (
     EVENT_ID,
@@ -102,3 +103,62 @@ def test_events_without_items_use_the_nearest_events(store):
     frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=1)
     assert frame["item"].tolist() == ["c"]  # its own event "a" is seen
     assert frame["reason"].iloc[0].startswith('matches your interests "espresso"')
+
+
+class GroupEncoder:
+    """Stands in for ``FusedEncoder``: "group 0" texts point one way, the others the other."""
+
+    def encode(self, texts, store, progress=None):
+        return np.array([[1.0, 0.0] if "group 0" in t else [0.0, 1.0] for t in texts]), 0
+
+
+def catalogue_for(events):
+    """The merged catalogue with a file's categories (odd/even) and dates (item n: 2020 + n)."""
+    from interestlens.tools.catalogue import merge_catalogue
+
+    file_items = pd.DataFrame({
+        "item_id": [f"i{n}" for n in range(N_ITEMS + 1)],
+        "item_text": [f"Item {n} | group {n // 6}" for n in range(N_ITEMS + 1)],
+        "category": ["odd" if n % 2 else "even" for n in range(N_ITEMS + 1)],
+        "date": pd.to_datetime([f"{2000 + n}-06-01" for n in range(N_ITEMS + 1)], utc=True)})
+    return merge_catalogue(events, file_items)
+
+
+def test_filters_apply_to_users_and_segments_and_survive_a_new_session(store):
+    from interestlens.tools.catalogue import ItemFilter
+
+    events = item_events()
+    first = StoreRecommender(store, events, {}, catalogue=catalogue_for(events), tune=True)
+    first.index_items(GroupEncoder())
+    store.write_table("events", events, key=None)  # as the pipeline stores the run
+    assert first.n_items == N_ITEMS + 1  # i12 is in the file only: no events yet
+    odd = ItemFilter(category="ODD")
+    picks = first.for_owner("u0", np.zeros(2), 3, item_filter=odd)
+    assert len(picks) == 3 and all(int(r.item_id[1:]) % 2 for r in picks)
+    assert all(r.evidence for r in picks)
+    later = StoreRecommender.from_store(store, {})
+    recent = later.for_segment("S1", np.zeros(2), 2, item_filter=ItemFilter(since="2010-01-01"))
+    assert [int(r.item_id[1:]) >= 10 for r in recent] == [True, True]
+    assert recent[0].level == "segment"
+    with pytest.raises(ConfigError, match=r"unknown category.*known: even, odd"):
+        later.for_owner("u0", np.zeros(2), 3, item_filter=ItemFilter(category="prime"))
+    with pytest.raises(ConfigError, match=r"no item passes the filters \(--since 2030-01-01"):
+        later.rank(["u0"], np.zeros((1, 2)), 3, item_filter=ItemFilter(since="2030-01-01"))
+
+
+def test_content_mode_filters_by_event_date(store):
+    events = pd.DataFrame({EVENT_ID: ["a", "b", "c", "d"], USER: ["u", "v", "w", "x"],
+                           TEXT: ["espresso grinder", "tea kettle", "espresso beans",
+                                  "espresso cups"],
+                           TIMESTAMP: pd.to_datetime(["2020-01-01", "2021-01-01", "2019-01-01",
+                                                      "2022-01-01"], utc=True),
+                           EVENT_TYPE: "review", ITEM_ID: None, ITEM_TEXT: None})
+    store.upsert_vectors("events", list("abcd"),
+                         np.array([[1.0, 0], [0, 1.0], [0.9, 0.1], [0.7, 0.3]]))
+    recommender = StoreRecommender(store, events, {}, tune=True)
+    from interestlens.tools.catalogue import ItemFilter
+
+    frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=2,
+                             item_filter=ItemFilter(since="2020-06-01"))
+    assert frame["item"].tolist() == ["d", "b"]  # "c" is closer but too old; "a" is u's own
+    assert (frame["level"] == "content").all()

@@ -104,6 +104,27 @@ def test_segment_recommendations_use_the_population_terms():
     assert evidence[0][0].level == "segment" and evidence[0][0].n_segment_users == 2
 
 
+@pytest.mark.parametrize("diversity", [0.0, 0.3])
+def test_candidates_filter_before_ranking_and_keep_the_unfiltered_order(diversity):
+    rows = random_rows(n_users=20, n_items=30, seed=5)
+    vectors = np.random.default_rng(0).normal(size=(30, 4))
+    data = {"item_vectors": vectors, "item_ids": [f"i{i}" for i in range(30)]}
+    model = HybridRecommender(diversity=diversity, pool=30).fit(interactions(rows), **data)
+    users = model.user_ids_.tolist()
+    allowed = {f"i{i}" for i in range(0, 30, 3)}
+    full, _, _ = HybridRecommender(pool=30).fit(interactions(rows), **data).recommend(users, k=30)
+    ids, _, _ = model.recommend(users, k=3, candidates=sorted(allowed))
+    seen = {(u, i) for u, i, _, _ in rows}
+    for user, picked, ranked in zip(users, ids, full):
+        assert set(picked) <= allowed
+        n_left = len([i for i in allowed if (user, i) not in seen])
+        assert len(picked) == min(3, n_left)  # k come back while enough items qualify
+        if diversity == 0:
+            assert picked == [i for i in ranked if i in allowed][:3]
+    ids, _, evidence = model.recommend_segments(["none"], k=2, candidates=["i4", "i7"])
+    assert sorted(ids[0]) == ["i4", "i7"] and evidence[0][0].level == "segment"
+
+
 def test_recency_term_prefers_recent_interactions_and_clock_matters():
     rows = [(f"o{n}", "old", 0, True) for n in range(3)]
     rows += [("r1", "new", 99, True), ("r2", "new", 100, True), ("me", "other", 10, True)]

@@ -27,6 +27,7 @@ def test_seen_items_are_never_recommended_and_k_is_respected():
     assert out[out.user == "u1"]["item"].tolist() == ["e", "d"]
     assert out.groupby("user")["rank"].apply(list).tolist() == [[1, 2], [1, 2]]
     assert (out["reason_mode"] == "template").all()
+    assert (out["level"] == "content").all() and out["evidence"].str.startswith("similarity").all()
 
 
 def test_ranks_follow_descending_scores_and_duplicates_collapse():
@@ -127,6 +128,7 @@ def test_hybrid_reason_drops_weak_terms_and_labels_cold_start():
     assert out["reason"].iloc[1].startswith(
         "you have few events yet, so: popular in your segment S2 (4 users there)")
     assert out["evidence"].iloc[1].endswith("cold start")
+    assert out["level"].tolist() == ["user", "cold_start"]
 
 
 def test_hybrid_order_and_scores_are_kept():
