@@ -347,6 +347,28 @@ def generate_demo(
                     planted=planted)
 
 
+GROUP_KEYS: tuple[str, ...] = tuple(group.key for group in _GROUPS)
+"""The demo's interest groups, e.g. "zh-coffee", "en-photo"."""
+
+
+def group_event(rng: np.random.Generator, user: str, group_key: str,
+                when: pd.Timestamp) -> dict:
+    """Return one demo event (``DEMO_COLUMNS``) of ``user`` about group ``group_key`` at ``when``.
+
+    Raises:
+        ConfigError: ``group_key`` is not one of ``GROUP_KEYS``.
+    """
+    if group_key not in _CATALOGUES:
+        raise ConfigError(f"unknown demo group {group_key!r}; groups: {', '.join(GROUP_KEYS)}")
+    group = next(g for g in _GROUPS if g.key == group_key)
+    item = _CATALOGUES[group_key][int(rng.integers(_ITEMS_PER_GROUP))]
+    event_type = EVENT_TYPES[int(rng.choice(len(EVENT_TYPES), p=_EVENT_TYPE_SHARES))]
+    return {"user_id": user, "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "event_type": event_type,
+            "text": _compose(rng, group, item, event_type, rng.random() < 0.7),
+            "item_id": item.item_id, "item_title": item.title}
+
+
 def _drift_target(rng: np.random.Generator, own: _Group) -> _Group:
     """Return another group of the same language for a drifting user."""
     others = [group for group in _GROUPS if group.language == own.language and group != own]

@@ -7,9 +7,10 @@ previous snapshot and a segment Y of the current one:
   each member by an age function taken at the new time; a user absent from the current snapshot
   has aged out (weight 0), so it leaves the denominator too.
 * X *matches* Y when ``overlap(X, Y) >= survival_threshold`` and no other Y overlaps X more (ties:
-  higher centroid cosine). When fewer than ``min(min_shared_users, |X|)`` of X's members are still
-  present, overlap says nothing: X then matches the current segment with the most similar
-  centroid, if that cosine reaches ``centroid_match_threshold``.
+  higher centroid cosine). When fewer than ``min(min_shared_users, |X|)`` of X's members, or less
+  than ``min_shared_share`` of them, are still present, overlap says nothing (in a community
+  whose users come and go, a few returning members decide nothing): X then matches the current
+  segment with the most similar centroid, if that cosine reaches ``centroid_match_threshold``.
 * External transitions, one per previous segment; every current segment is reached by one:
 
   - survived: X matches Y and no other previous segment does; Y keeps X's id.
@@ -154,7 +155,7 @@ def snapshot_from_labels(snapshot_id: str, taken_at: datetime, user_ids: Sequenc
                          f"{unit.shape} do not line up")
     if len(np.unique(users)) != len(users):
         raise ValueError("user ids are not unique")
-    ids = sorted({label for label in labels if label is not None}, key=_natural_key)
+    ids = sorted({label for label in labels if label is not None}, key=natural_key)
     members, centroids, spreads = {}, np.zeros((len(ids), unit.shape[1])), np.zeros(len(ids))
     for row, sid in enumerate(ids):
         is_member = labels == sid
@@ -172,7 +173,7 @@ def rename_segments(snapshot: SegmentSnapshot, mapping: Mapping[str, str]) -> Se
         ValueError: Two segments would get the same id.
     """
     names = [mapping.get(sid, sid) for sid in snapshot.segment_ids]
-    order = sorted(range(len(names)), key=lambda row: _natural_key(names[row]))
+    order = sorted(range(len(names)), key=lambda row: natural_key(names[row]))
     return SegmentSnapshot(
         snapshot_id=snapshot.snapshot_id, taken_at=snapshot.taken_at,
         segment_ids=tuple(names[row] for row in order),
@@ -205,6 +206,7 @@ class SegmentTracker(BaseEstimator):
         centroid_match_threshold: Least centroid cosine for a match by centroid.
         min_shared_users: X is matched by members when at least this many of them (or all, if
             fewer) are still present, else by centroid.
+        min_shared_share: ... and when at least this share of them is still present.
 
     Attributes:
         mapping_: Last ``match``: current segment id -> stable id.
@@ -218,7 +220,7 @@ class SegmentTracker(BaseEstimator):
     def __init__(self, survival_threshold: float = 0.7, split_threshold: float = 0.3,
                  growth_threshold: float = 0.2, drift_threshold: float = 0.9,
                  compactness_threshold: float = 0.2, centroid_match_threshold: float = 0.8,
-                 min_shared_users: int = 5):
+                 min_shared_users: int = 5, min_shared_share: float = 0.25):
         self.survival_threshold = survival_threshold
         self.split_threshold = split_threshold
         self.growth_threshold = growth_threshold
@@ -226,6 +228,7 @@ class SegmentTracker(BaseEstimator):
         self.compactness_threshold = compactness_threshold
         self.centroid_match_threshold = centroid_match_threshold
         self.min_shared_users = min_shared_users
+        self.min_shared_share = min_shared_share
 
     def match(self, previous: SegmentSnapshot, current: SegmentSnapshot, *,
               known_ids: Iterable[str] = ()) -> tuple[dict[str, str], list[Transition]]:
@@ -289,7 +292,8 @@ class SegmentTracker(BaseEstimator):
         similarity = (previous.centroids @ current.centroids.T if overlap.size
                       else np.zeros(overlap.shape))
         sizes = np.array([previous.size(sid) for sid in previous.segment_ids])
-        by_centroid = shared < np.minimum(self.min_shared_users, sizes)
+        by_centroid = shared < np.maximum(np.minimum(self.min_shared_users, sizes),
+                                          self.min_shared_share * sizes)
         return _Comparison(previous, current, overlap, similarity, shared, by_centroid)
 
     def _targets(self, cmp: _Comparison) -> list[int | None]:
@@ -325,7 +329,7 @@ class SegmentTracker(BaseEstimator):
                   splits: dict[int, list[int]], names: dict[int, str]) -> list[Transition]:
         """Return the survived, merged, split, died and born transitions."""
         prev_ids, cur_ids, out = cmp.previous.segment_ids, cmp.current.segment_ids, []
-        for col in sorted(set(targets) - {None}, key=lambda c: _natural_key(names[c])):
+        for col in sorted(set(targets) - {None}, key=lambda c: natural_key(names[c])):
             rows = [row for row, target in enumerate(targets) if target == col]
             if len(rows) > 1:
                 parts = ", ".join(f"{prev_ids[r]} ({cmp.overlap[r, col]:.0%})" for r in rows)
@@ -348,7 +352,7 @@ class SegmentTracker(BaseEstimator):
                 out.append(_boundary("died", cmp.overlap[row], cmp.similarity[row],
                                      (prev_ids[row],), (), f"{prev_ids[row]} died"))
         reached = set(targets) | {c for children in splits.values() for c in children}
-        for col in sorted(set(range(len(cur_ids))) - reached, key=lambda c: _natural_key(names[c])):
+        for col in sorted(set(range(len(cur_ids))) - reached, key=lambda c: natural_key(names[c])):
             n_new = len(cmp.current.members[cur_ids[col]] - cmp.previous.users)
             out.append(_boundary("born", cmp.overlap[:, col], cmp.similarity[:, col], (),
                                  (names[col],), f"{names[col]} born ({n_new} new users)"))
@@ -397,13 +401,17 @@ def _assign_ids(cmp: _Comparison, targets: list[int | None], splits: dict[int, l
             while f"{parent}.{k}" in seen:
                 k += 1
             names[col] = f"{parent}.{k}"
-    numbers = [int(m.group(1)) for sid in seen | set(names.values())
-               if (m := _ID_NUMBER.match(sid))]
-    next_number = max(numbers, default=0) + 1
-    fresh = [col for col in range(len(cmp.current.segment_ids)) if col not in names]
-    for col in sorted(fresh, key=lambda c: _size_then_first_member(cmp.current, c)):
-        names[col], next_number = f"{ID_PREFIX}{next_number}", next_number + 1
+    fresh = sorted((col for col in range(len(cmp.current.segment_ids)) if col not in names),
+                   key=lambda c: _size_then_first_member(cmp.current, c))
+    names.update(zip(fresh, fresh_ids(seen | set(names.values()), len(fresh))))
     return names
+
+
+def fresh_ids(seen: Iterable[str], n: int) -> list[str]:
+    """Return ``n`` new ids ``S<k>``, numbered after the largest ``S<number>`` in ``seen``."""
+    numbers = [int(m.group(1)) for sid in seen if (m := _ID_NUMBER.match(sid))]
+    start = max(numbers, default=0) + 1
+    return [f"{ID_PREFIX}{number}" for number in range(start, start + n)]
 
 
 def _transition(kind: TransitionKind, cmp: _Comparison, rows: list[int], cols: list[int],
@@ -452,7 +460,7 @@ def _segment_id(label: int | str) -> str | None:
     return str(label)
 
 
-def _natural_key(segment_id: str) -> tuple:
+def natural_key(segment_id: str) -> tuple:
     """Return a sort key that puts S2 before S10 and S2.2 before S2.10."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
                  for part in re.split(r"(\d+)", segment_id) if part)

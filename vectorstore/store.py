@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from interestlens.tools.atomic import atomic_write_text
 from interestlens.tools.errors import StoreError
+from interestlens.vectorstore.snapshots import SnapshotsMixin
 from interestlens.vectorstore.tables import SCHEMA_VERSION, TablesMixin, connect_tables
 from interestlens.vectorstore.vectors import VectorsMixin, open_chroma
 
@@ -33,7 +34,7 @@ MANIFEST_FILE = "store.json"
 _FORMAT = "interestlens-store"
 
 
-class Store(TablesMixin, VectorsMixin):
+class Store(TablesMixin, VectorsMixin, SnapshotsMixin):
     """Persistent tables and vectors of InterestLens runs, in one folder.
 
     Use as ``with Store(path) as store: ...`` or call ``open()`` and ``close()``. Methods may be

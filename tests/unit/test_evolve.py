@@ -15,6 +15,7 @@ from interestlens.tools.evolve import (
     SegmentSnapshot,
     SegmentTracker,
     Transition,
+    fresh_ids,
     rename_segments,
     sankey_mermaid,
     snapshot_from_labels,
@@ -362,3 +363,22 @@ def test_transition_is_a_frozen_record():
     with pytest.raises(ValueError):
         Transition(kind="vanished", source_ids=(), target_ids=(), overlap=0.0,
                    centroid_similarity=0.0, detail="")
+
+
+def test_fresh_ids_follow_the_largest_number_ever_seen():
+    assert fresh_ids([], 2) == ["S1", "S2"]
+    assert fresh_ids(["S3", "S12.1", "S2", "other"], 3) == ["S13", "S14", "S15"]
+    assert fresh_ids(["S4"], 0) == []
+
+
+def test_a_few_returning_members_do_not_decide_a_segments_fate(before):
+    # S1's place is taken by 50 newcomers; 10 of its old users (1/6) now sit with S2's users.
+    parts = replace(base_parts(), 0, members=users(0, 50, start=100))
+    parts = replace(parts, 1, members=[*users(1, 60), *users(0, 10)])
+    after = build("t1", parts)
+    transitions = SegmentTracker().match(before, after)[1]
+    assert kinds(transitions) == {"survived": 5}
+    assert "S1 -> S1: matched by centroid, 10 of 60 members present" in transitions[0].detail
+    # judged by the 10 returning members alone, S1 would have merged into S2
+    members_only = SegmentTracker(min_shared_share=0.0).match(before, after)[1]
+    assert kinds(members_only)["merged"] == 1
