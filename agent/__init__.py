@@ -7,6 +7,7 @@ from interestlens.agent.assistant import Assistant
 from interestlens.agent.chat import Reply, ToolCall
 from interestlens.agent.results import RunResult, RunSummary, UserProfile
 from interestlens.agent.settings import Settings
+from interestlens.tools.catalogue import parse_catalogue_map
 from interestlens.tools.demo import write_demo_csv
 from interestlens.tools.errors import (
     ConfigError,
@@ -16,6 +17,7 @@ from interestlens.tools.errors import (
     StoreError,
 )
 from interestlens.tools.ingest import parse_column_map
+from interestlens.tools.name import excerpt, sentiment_word
 from interestlens.tools.records import Recommendation, Segment
 from interestlens.tools.report import OUTPUT_FILES
 
@@ -23,5 +25,6 @@ __all__ = [
     "OUTPUT_FILES", "Assistant", "ConfigError", "InputError", "InterestLensError", "LLMError",
     "Recommendation",
     "Reply", "RunResult", "RunSummary", "Segment", "Settings", "StoreError", "ToolCall",
-    "UserProfile", "parse_column_map", "write_demo_csv",
+    "UserProfile", "excerpt", "parse_catalogue_map", "parse_column_map", "sentiment_word",
+    "write_demo_csv",
 ]

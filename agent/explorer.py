@@ -16,12 +16,17 @@ from interestlens.agent.rationale import explain_recommendations
 from interestlens.agent.recommender import StoreRecommender
 from interestlens.agent.results import UserProfile
 from interestlens.tools.atomic import atomic_write_csv, atomic_write_text
-from interestlens.tools.errors import InputError, StoreError
+from interestlens.tools.catalogue import ItemFilter
+from interestlens.tools.errors import ConfigError, InputError, StoreError
 from interestlens.tools.evidence import SegmentComparison, compare_segments
+from interestlens.tools.recommend import EVIDENCE_SEPARATOR
 from interestlens.tools.records import Recommendation, Segment
-from interestlens.tools.report import pipeline_mermaid, stage_counts
+from interestlens.tools.report import pipeline_mermaid, project_2d, sample_rows, stage_counts
 from interestlens.vectorstore import Store
 from interestlens.vectorstore.artifacts import load_artifact
+
+EXPORT_COLUMNS: tuple[str, ...] = ("user", "segment", "level", "rank", "item", "item_text",
+                                   "score", "reason", "reason_mode", "evidence")
 
 
 class StoreExplorer:
@@ -35,6 +40,7 @@ class StoreExplorer:
         self._users = tables["users"].set_index("user", drop=False)
         self._encoder = None
         self._recommender: StoreRecommender | None = None
+        self._user_maps: dict[int, pd.DataFrame] = {}
 
     def _table(self, name: str) -> pd.DataFrame:
         try:
@@ -66,17 +72,44 @@ class StoreExplorer:
         segment = self.segment(segment_id)
         return self._users[self._users["segment"] == segment.segment_id].reset_index(drop=True)
 
-    def recommend(self, user_id: str, k: int) -> list[Recommendation]:
-        """Recommend ``k`` unseen items to one user."""
+    def recommend(self, user_id: str, k: int,
+                  item_filter: ItemFilter | None = None) -> list[Recommendation]:
+        """Recommend ``k`` unseen items to one user, among the items passing ``item_filter``."""
         profile = self.user(user_id)
         vector = self.store.get_vectors("users", [profile.user])[0]
-        return self._explain(self._recommender_().for_owner(profile.user, vector, k))
+        return self._explain(self._recommender_().for_owner(profile.user, vector, k,
+                                                            item_filter=item_filter))
 
-    def recommend_for_segment(self, segment_id: str, k: int) -> list[Recommendation]:
+    def recommend_for_segment(self, segment_id: str, k: int,
+                              item_filter: ItemFilter | None = None) -> list[Recommendation]:
         """Recommend ``k`` items to a whole segment, from its centroid."""
         segment = self.segment(segment_id)
         vector = self.store.get_vectors("segments", [segment.segment_id])[0]
-        return self._explain(self._recommender_().for_segment(segment.segment_id, vector, k))
+        return self._explain(self._recommender_().for_segment(segment.segment_id, vector, k,
+                                                              item_filter=item_filter))
+
+    def recommend_all(self, k: int, item_filter: ItemFilter | None = None) -> pd.DataFrame:
+        """Return ``k`` templated recommendations for every user (``EXPORT_COLUMNS``)."""
+        users = self._users["user"].astype(str).tolist()
+        recommender = self._recommender_()
+        frame = recommender.rank(users, self.store.get_vectors("users", users), k,
+                                 item_filter=item_filter)
+        frame["segment"] = frame["user"].map(self._users["segment"]).astype(str)
+        frame["item_text"] = frame["item"].map(recommender.item_texts).fillna("")
+        return frame[list(EXPORT_COLUMNS)]
+
+    def export_recommendations(self, path: Path, k: int,
+                               item_filter: ItemFilter | None = None) -> Path:
+        """Write every user's recommendations as CSV or JSON (evidence as a list), by suffix."""
+        if path.suffix.lower() not in (".csv", ".json"):
+            raise ConfigError(f"--out {path}: expected a .csv or .json file")
+        frame = self.recommend_all(k, item_filter)
+        if path.suffix.lower() == ".csv":
+            return atomic_write_csv(path, frame)
+        records = frame.assign(evidence=frame["evidence"].map(
+            lambda text: [part for part in text.split(EVIDENCE_SEPARATOR) if part]))
+        return atomic_write_text(path, json.dumps(records.to_dict("records"), ensure_ascii=False,
+                                                  indent=2) + "\n")
 
     def find_users(self, text: str, k: int) -> pd.DataFrame:
         """Return the ``k`` users whose interest profile is closest to ``text``."""
@@ -113,6 +146,43 @@ class StoreExplorer:
         summary = json.loads(runs["summary"].iloc[-1]) if len(runs) else {}
         return pipeline_mermaid(stage_counts(summary))
 
+    def user_map(self, max_points: int) -> pd.DataFrame:
+        """Return a 2-D map of a deterministic sample of at most ``max_points`` users.
+
+        Columns: user, segment, confidence, top_interests, x, y (t-SNE of the interest vectors).
+        """
+        if max_points not in self._user_maps:
+            users = self._users.iloc[sample_rows(len(self._users), max_points)]
+            vectors = self.store.get_vectors("users", users["user"].tolist())
+            rows, coords = project_2d(vectors, max_points=max_points)
+            frame = users.iloc[rows][["user", "segment", "confidence", "top_interests"]]
+            self._user_maps[max_points] = frame.reset_index(drop=True).assign(
+                x=coords[:, 0], y=coords[:, 1])
+        return self._user_maps[max_points]
+
+    def user_events(self, user_id: str, limit: int) -> pd.DataFrame:
+        """Return one user's latest events: timestamp, event_type, item_text, sentiment, text."""
+        return self.store.query(
+            'SELECT timestamp, event_type, item_text, sentiment, text FROM events '
+            'WHERE "user" = ? ORDER BY timestamp DESC NULLS LAST, event_id',
+            [self.user(user_id).user], limit=limit)
+
+    def interest_sentiment(self, user_id: str) -> pd.DataFrame:
+        """Return a user's top interests with the number and mean sentiment of their mentions.
+
+        Columns: interest, n_events (the user's events whose text contains it), sentiment.
+        """
+        profile = self.user(user_id)
+        interests = list(profile.top_interests)
+        return self.store.query(
+            'WITH mine AS (SELECT lower(text) AS text, sentiment FROM events WHERE "user" = ?) '
+            "SELECT i.interest, count(m.text) AS n_events, avg(m.sentiment) AS sentiment "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS interest, "
+            "generate_subscripts(?::VARCHAR[], 1) AS pos) AS i "
+            "LEFT JOIN mine AS m ON contains(m.text, lower(i.interest)) "
+            "GROUP BY i.pos, i.interest ORDER BY i.pos",
+            [profile.user, interests, interests], limit=max(len(interests), 1))
+
     def _explain(self, recommendations: list[Recommendation]) -> list[Recommendation]:
         """Rewrite templated reasons with the LLM when one is configured (kept on failure)."""
         if self.llm is None:
@@ -128,8 +198,8 @@ class StoreExplorer:
 
     def _recommender_(self) -> StoreRecommender:
         if self._recommender is None:
-            self._recommender = StoreRecommender(self.store, self._table("events"),
-                                                 self._interests())
+            self._table("events")  # a store without a run is an error naming the fix
+            self._recommender = StoreRecommender.from_store(self.store, self._interests())
         return self._recommender
 
     def _interests(self) -> dict[str, list[str]]:

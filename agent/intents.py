@@ -193,6 +193,16 @@ INTENTS: tuple[Intent, ...] = (
        r"percent|比例|占比|各).*(mention|提到|提及|说到)",
         {"en": "Share of each segment's events that mention “{interest}”:",
          "zh": "各分群中提到“{interest}”的行为占比："}, needs=("interest",)),
+    Intent("segment_trends", "segment_trends", (), (
+        "which segments are growing", "how have the segments changed over time",
+        "which groups are shrinking", "did any segment split or merge",
+        "show the segment trends", "which new segments appeared since the last update",
+        "哪些兴趣群在增长", "分群随时间有什么变化", "哪些用户群在缩小", "有没有分群分裂或合并",
+        "哪些兴趣群合并了", "最近出现了哪些新的分群", "兴趣群的演变趋势",
+    ), r"grow|shrink|declin|\bsplit|merg|evol|new (segments|groups)|appeared|disappear|\bdied\b|"
+       r"segments? (changed|trends?)|增长|壮大|缩小|萎缩|分裂|合并|演变|演化|新出现|消失|"
+       r"(兴趣群|分群|用户群|群体).{0,6}(变化|趋势)",
+        {"en": "How the segments changed:", "zh": "兴趣群的变化："}),
     _analytics("activity_by_month", (
         "activity over time", "events per month", "how has activity changed over time",
         "monthly trend", "timeline of events", "when were users most active",

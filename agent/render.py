@@ -7,6 +7,7 @@ quoted, one-line excerpts, so they read as data wherever the rendered text goes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -14,6 +15,9 @@ from interestlens.agent.results import RunSummary, UserProfile
 from interestlens.tools.evidence import SegmentComparison
 from interestlens.tools.name import excerpt, format_share, sentiment_word
 from interestlens.tools.records import Recommendation, Segment
+
+if TYPE_CHECKING:
+    from interestlens.agent.evolution import SegmentTrends
 
 N_KEYWORDS = 6
 N_TEXTS = 3
@@ -178,4 +182,64 @@ def render_table(frame: pd.DataFrame, language: str, *, max_rows: int = MAX_TABL
     lines = [text["rows"].format(n=len(frame)), shown.to_string(index=False)]
     if len(frame) > max_rows:
         lines.append(text["more_rows"].format(n=len(frame) - max_rows))
+    return "\n".join(lines)
+
+
+TREND_LABELS = {
+    "en": {
+        "none": "No snapshot yet: run the pipeline into this store first.",
+        "one": "Only one snapshot so far ({label}); `interestlens update` with new data shows "
+               "how the segments change.",
+        "head": "{n} snapshots, {first} → {last}; last step {before} → {after}:",
+        "growing": "Growing: {rows}",
+        "shrinking": "Shrinking: {rows}",
+        "steady": "No segment grew or shrank in the last step.",
+        "row": "{id} · {name} {a:,} → {b:,}",
+        "transitions": "Transitions in the last step: {rows}",
+        "quiet": "No split, merge, birth, death or drift in the last step.",
+    },
+    "zh": {
+        "none": "暂无快照：请先对该存储运行分析流程。",
+        "one": "目前只有一个快照（{label}）；用 `interestlens update` 加入新数据后即可看到"
+               "分群变化。",
+        "head": "共 {n} 个快照，{first} → {last}；最近一步 {before} → {after}：",
+        "growing": "增长的兴趣群：{rows}",
+        "shrinking": "缩小的兴趣群：{rows}",
+        "steady": "最近一步没有分群增长或缩小。",
+        "row": "{id} · {name} {a:,} → {b:,}",
+        "transitions": "最近一步的变化：{rows}",
+        "quiet": "最近一步没有分裂、合并、新生、消亡或漂移。",
+    },
+}
+
+
+def render_trends(trends: SegmentTrends, segments: Sequence[Segment], language: str) -> str:
+    """Return the growing and shrinking segments of the last step and its transitions."""
+    text = TREND_LABELS["zh" if language == "zh" else "en"]
+    snapshots = trends.snapshots
+    if snapshots.empty:
+        return text["none"]
+    if len(snapshots) == 1:
+        return text["one"].format(label=snapshots["label"].iat[0])
+    names = trends.names | {s.segment_id: s.name for s in segments}
+    growth = trends.growth()
+    lines = [text["head"].format(n=len(snapshots), first=snapshots["label"].iat[0],
+                                 last=snapshots["label"].iat[-1],
+                                 before=snapshots["label"].iat[-2],
+                                 after=snapshots["label"].iat[-1])]
+    sep = QUOTES["zh" if language == "zh" else "en"][2]
+    for key, part in (("growing", growth[growth["change"] > 0]),
+                      ("shrinking", growth[growth["change"] < 0].iloc[::-1])):
+        if len(part):
+            lines.append(text[key].format(rows=sep.join(
+                text["row"].format(id=r.segment_id, name=names.get(r.segment_id, "-"),
+                                   a=int(r.before), b=int(r.after))
+                for r in part.itertuples(index=False))))
+    if len(lines) == 1:
+        lines.append(text["steady"])
+    last = trends.transitions[(trends.transitions["snapshot_id"] == snapshots["snapshot_id"]
+                               .iat[-1]) & (trends.transitions["kind"] != "survived")]
+    lines.append(text["transitions"].format(rows=sep.join(
+        f"{r.kind} ({', '.join(r.source_ids) or '-'} → {', '.join(r.target_ids) or '-'})"
+        for r in last.itertuples(index=False))) if len(last) else text["quiet"])
     return "\n".join(lines)

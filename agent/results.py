@@ -33,6 +33,8 @@ class RunSummary(BaseModel):
     n_embedded: int
     n_embedding_cache_hits: int
     n_items: int
+    n_catalogue_rows: int = 0  # rows of the --items catalogue file (0 without one)
+    n_catalogue_quarantined: int = 0  # of those, rows kept aside in quarantine.csv
     language_share: dict[str, float]
     lexical_weight: float
     embedding_model: str
@@ -42,6 +44,7 @@ class RunSummary(BaseModel):
     total_seconds: float
     out_dir: str | None = None
     store_dir: str
+    n_transitions: dict[str, int] = {}  # segment transitions since the store's last snapshot
 
 
 class UserProfile(BaseModel):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from interestlens.tools.zeroshot import parse_labels
 
 CONFIG_FILE_ENV = "INTERESTLENS_CONFIG"
 DEFAULT_CONFIG_FILE = Path("interestlens.toml")
@@ -31,13 +35,31 @@ class Settings(BaseSettings):
                                       populate_by_name=True)
 
     store_dir: Path = Path(".interestlens")
-    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2", description="sentence-transformers model name or local path, or "
+        "'openai:<model>' for an OpenAI-compatible embeddings endpoint."
+    )
+    embedding_base_url: str | None = Field(
+        None, description="Embeddings endpoint of an 'openai:' model; None uses llm_base_url."
+    )
+    embedding_api_key: SecretStr | None = Field(
+        None, description="Key of the embeddings endpoint; None uses llm_api_key."
+    )
     embedding_batch_size: int = 128
     lexical_weight: float | None = Field(
-        None, ge=0.0, le=1.0, description="Weight of lexical (jieba TF-IDF/LSA) features in the "
-        "fused representation; None picks it from the share of Chinese text."
+        None, ge=0.0, le=1.0, description="Weight of lexical (character/word TF-IDF/LSA) "
+        "features in the fused representation; None picks it from the share of Chinese text."
+    )
+    interests: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Zero-shot interest labels scored for every user and segment; a list, "
+        "or one string of labels separated by commas or new lines."
     )
     half_life_days: float | None = 90.0
+    recluster_drift: float = Field(
+        0.2, ge=0.0, le=1.0, description="An update re-clusters when more than this share of "
+        "the active users is novel (far from every segment) or in segments that drifted or "
+        "spread out."
+    )
     min_segment_users: int = 5
     recommendations_per_user: int = 5
     random_state: int = 0
@@ -57,6 +79,12 @@ class Settings(BaseSettings):
     llm_max_concurrency: int = 4
     llm_max_prompt_tokens: int = 3000
     llm_cache_dir: Path | None = None
+
+    @field_validator("interests", mode="before")
+    @classmethod
+    def _split_interests(cls, value: object) -> object:
+        """Accept "咖啡,茶,数码" (or one label per line) as well as a list."""
+        return parse_labels(value) if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(

@@ -179,8 +179,18 @@ def _segment_tools(assistant: Assistant, ctx: ChatContext) -> list[BaseTool]:
             return render.render_comparison(comparison, ctx.language)
         return _answer(run, ctx)
 
+    @tool(args_schema=NoArgs)
+    def segment_trends() -> str:
+        """Show how segments changed: which grew, shrank, split, merged, were born, died."""
+        def run() -> str:
+            history = assistant.trends()
+            growth = history.growth()
+            ctx.segment_ids = growth.loc[growth["change"] > 0, "segment_id"].tolist()
+            return render.render_trends(history, assistant.segments(), ctx.language)
+        return _answer(run, ctx)
+
     return [list_segments, describe_segment, find_segments, recommend_for_segment,
-            compare_segments]
+            compare_segments, segment_trends]
 
 
 def _user_tools(assistant: Assistant, ctx: ChatContext) -> list[BaseTool]:

@@ -108,10 +108,31 @@ def _check_out_dir(out: Path, paths: list[Path]) -> None:
                           "choose another output folder")
 
 
+def _read_interests(spec: str | None) -> str | None:
+    """Return the label list of --interests: the text given, or the content of the file it names."""
+    from interestlens.agent import ConfigError
+
+    if spec is None or not Path(spec).is_file():
+        return spec
+    try:
+        text = Path(spec).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--interests {spec}: cannot read the label file ({err})") from None
+    if not text.strip():
+        raise ConfigError(f"--interests {spec}: the label file holds no label")
+    return text
+
+
 def _parse_map(spec: str | None) -> dict[str, str] | None:
     from interestlens.agent import parse_column_map
 
     return parse_column_map(spec) if spec else None
+
+
+def _parse_items_map(spec: str | None) -> dict[str, str] | None:
+    from interestlens.agent import parse_catalogue_map
+
+    return parse_catalogue_map(spec) if spec else None
 
 
 def _print_summary(result) -> None:
@@ -135,13 +156,18 @@ def _print_summary(result) -> None:
                       f"lexical weight {s.lexical_weight}"),
         ("languages", ", ".join(f"{k} {v:.0%}" for k, v in s.language_share.items())),
         ("naming", s.naming_mode),
-        ("items", f"{s.n_items:,}"),
+        ("items", f"{s.n_items:,}" + (
+            f" (catalogue file: {s.n_catalogue_rows:,} rows, {s.n_catalogue_quarantined:,} "
+            "quarantined)" if s.n_catalogue_rows else "")),
         ("time", f"{s.total_seconds:.1f} s (" + ", ".join(
             f"{k} {v:.1f}" for k, v in s.stage_seconds.items()) + ")"),
         ("store", s.store_dir),
     ]
     if s.out_dir:
         rows.append(("outputs", s.out_dir))
+    if s.n_transitions:
+        rows.append(("evolution", ", ".join(f"{n} {k}" for k, n in s.n_transitions.items())
+                     + " since the store's last snapshot (see `interestlens trends`)"))
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
@@ -162,24 +188,50 @@ def run(
     store: Annotated[Path | None, typer.Option(help="Persistent store folder.")] = None,
     column_map: Annotated[str | None, typer.Option(
         "--map", help="Column roles, e.g. 'text=review,user=uid'.")] = None,
+    items: Annotated[Path | None, typer.Option(
+        "--items", help="Item catalogue file: id, title/description, optional category and "
+                        "date columns.")] = None,
+    items_map: Annotated[str | None, typer.Option(
+        "--items-map", help="Catalogue column roles, e.g. 'item_id=sku,title=name' (roles: "
+                            "item_id, title, description, category, date).")] = None,
     embedding_model: Annotated[str | None, typer.Option(
         help="sentence-transformers model name or local path.")] = None,
     lexical_weight: Annotated[float | None, typer.Option(
         help="0..1 weight of jieba/word TF-IDF features; default from the Chinese share.")] = None,
+    window: Annotated[str | None, typer.Option(
+        "--window", help="Replay the history window by window, e.g. 90d, 12w, 6m or 1y "
+                         "(calendar months/years); each window is a snapshot.")] = None,
+    snapshots: Annotated[int | None, typer.Option(
+        "--snapshots", help="Replay the history in N windows of equal length.")] = None,
+    interests: Annotated[str | None, typer.Option(
+        "--interests", help="Zero-shot interest labels scored for every user and segment: "
+                            "'咖啡,茶,数码' or a file with one label per line.")] = None,
     verbose: Verbose = 0,
     debug: Debug = False,
 ) -> None:
     """Segment users from behaviour data and write the outputs to --out."""
     _configure(verbose)
     with _errors_as_one_line(debug):
-        from interestlens.agent import Assistant
+        from interestlens.agent import Assistant, ConfigError
 
         settings = _settings(store, embedding_model, lexical_weight)
-        _check_out_dir(out, paths)
+        _check_out_dir(out, [*paths, *([items] if items is not None else [])])
+        is_replay = window is not None or snapshots is not None
+        if is_replay and items is not None:
+            raise ConfigError("--items cannot be combined with --window or --snapshots")
+        if is_replay and interests is not None:
+            raise ConfigError("--interests cannot be combined with --window or --snapshots")
         assistant = Assistant(settings=settings)
         with _progress_bars() as progress:
+            if is_replay:
+                replayed = assistant.replay(paths, window=window, snapshots=snapshots,
+                                            out_dir=out, column_map=_parse_map(column_map),
+                                            progress=progress)
+                _print_replay(replayed)
+                return
             result = assistant.run(paths, out_dir=out, column_map=_parse_map(column_map),
-                                   progress=progress)
+                                   items=items, items_map=_parse_items_map(items_map),
+                                   progress=progress, interests=_read_interests(interests))
         _print_summary(result)
 
 
@@ -234,19 +286,203 @@ def recommend(
     store: Annotated[Path | None, typer.Option(help="Store folder of a previous run.")] = None,
     k: Annotated[int, typer.Option("-k", help="How many items.")] = 10,
     segment: Annotated[str | None, typer.Option(help="Recommend for a whole segment.")] = None,
+    all_users: Annotated[bool, typer.Option(
+        "--all", help="Recommend for every user into --out (batch export).")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="With --all: a .csv or .json file.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only items of this category.")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only items dated on or after this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Only items dated on or before this date (YYYY-MM-DD).")] = None,
     verbose: Verbose = 0,
     debug: Debug = False,
 ) -> None:
-    """Recommend items to one user or one segment, each with its reason."""
+    """Recommend items to one user, one segment or every user, each with its reason and evidence."""
     _configure(verbose)
     with _errors_as_one_line(debug):
         from interestlens.agent import Assistant, ConfigError
 
-        if (user is None) == (segment is None):
-            raise ConfigError("give either a USER or --segment ID")
+        if (user is not None) + (segment is not None) + all_users != 1:
+            raise ConfigError("give one of USER, --segment ID or --all")
+        if all_users != (out is not None):
+            raise ConfigError("--all and --out FILE (.csv or .json) go together")
+        filters = {"category": category, "since": since, "until": until}
         with Assistant(settings=_settings(store, None, None)) as assistant:
-            recs = (assistant.recommend(user, k) if user is not None
-                    else assistant.recommend_for_segment(segment, k))
+            if all_users:
+                path = assistant.export_recommendations(out, k, **filters)
+                typer.echo(f"wrote every user's recommendations to {path}")
+                return
+            recs = (assistant.recommend(user, k, **filters) if user is not None
+                    else assistant.recommend_for_segment(segment, k, **filters))
         for rec in recs:
+            level = " · cold start: segment-level" if rec.level == "cold_start" else ""
             typer.echo(f"{rec.rank:>2}. {rec.item_id}  {rec.score:.3f}  {rec.item_text[:70]}")
-            typer.echo(f"    [{rec.reason_mode}] {rec.reason}")
+            typer.echo(f"    [{rec.reason_mode}{level}] {rec.reason}")
+            typer.echo(f"    evidence: {'; '.join(rec.evidence)}")
+
+
+@app.command()
+def ui(
+    store: Annotated[Path | None, typer.Option(
+        help="Store of a previous run, shown to every browser session (sessions run their "
+             "own uploads into their own stores).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for all.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload per file, in MB.")] = 50.0,
+    data_dir: Annotated[list[Path] | None, typer.Option(
+        metavar="DIR", help="Server folder whose files sessions may read by path "
+                            "(repeatable; default: the working folder).")] = None,
+    verbose: Verbose = 0,
+    debug: Debug = False,
+) -> None:
+    """Serve the analyst web UI: chat, data, segments, users, pipeline and settings."""
+    _configure(verbose)
+    with _errors_as_one_line(debug):
+        from interestlens.agent import Assistant
+        from interestlens.ui import serve
+
+        settings = _settings(store, None, None)
+        typer.echo(f"InterestLens UI on http://{host}:{port} (store {settings.store_dir}); "
+                   "Ctrl+C stops it")
+        serve(lambda: Assistant(settings=settings), host=host, port=port,
+              max_upload_mb=max_upload_mb, data_dirs=data_dir or [Path.cwd()])
+
+
+@app.command()
+def update(
+    paths: Annotated[list[Path], typer.Argument(help="New files or folders, as for run.")],
+    store: Annotated[Path | None, typer.Option(help="Store folder of a previous run.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the updated outputs and report.")] = None,
+    column_map: Annotated[str | None, typer.Option(
+        "--map", help="Column roles, e.g. 'text=review,user=uid'.")] = None,
+    recluster: Annotated[bool, typer.Option(
+        "--recluster", help="Re-cluster whatever the drift.")] = False,
+    verbose: Verbose = 0,
+    debug: Debug = False,
+) -> None:
+    """Add new events to a store: only new texts are embedded, segments keep their ids."""
+    _configure(verbose)
+    with _errors_as_one_line(debug):
+        from interestlens.agent import Assistant
+
+        if out is not None:
+            _check_out_dir(out, paths)
+        with Assistant(settings=_settings(store, None, None)) as assistant, \
+                _progress_bars() as progress:
+            result = assistant.update(paths, out_dir=out, column_map=_parse_map(column_map),
+                                      recluster=recluster, progress=progress)
+        _print_update(result)
+
+
+@app.command()
+def trends(
+    store: Annotated[Path | None, typer.Option(help="Store folder of previous runs/updates.")]
+    = None,
+    verbose: Verbose = 0,
+    debug: Debug = False,
+) -> None:
+    """Print segment sizes per snapshot and the transitions between snapshots."""
+    _configure(verbose)
+    with _errors_as_one_line(debug):
+        from interestlens.agent import Assistant, StoreError
+
+        with Assistant(settings=_settings(store, None, None)) as assistant:
+            history = assistant.trends()
+        if history.snapshots.empty:
+            raise StoreError(f"{assistant.store_dir}: no snapshot yet; run `interestlens run` "
+                             "into this store first")
+        _print_trends(history)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _print_update(result) -> None:
+    from rich.table import Table
+
+    s = result.summary
+    table = Table(title="InterestLens update", show_header=False)
+    if s.n_new_events == 0:
+        table.add_row("events", f"0 new events ({s.n_known_events:,} already in the store, "
+                                f"{s.n_quarantined:,} quarantined): nothing changed")
+    else:
+        transitions = ", ".join(f"{n} {kind}" for kind, n in s.transitions.items()) or "none"
+        for key, value in (
+            ("inputs", ", ".join(s.inputs)),
+            ("events", f"{s.n_new_events:,} new events ({s.n_known_events:,} already in the "
+                       f"store, {s.n_quarantined:,} quarantined)"),
+            ("embedding", f"{s.n_embedded:,} texts embedded, {s.n_embedding_cache_hits:,} "
+                          "from cache"),
+            ("users", f"{s.n_users:,} ({s.n_new_users:,} new, {s.n_changed_users:,} with new "
+                      f"events, {s.n_novel_users:,} of them novel; {s.n_active_users:,} active)"),
+            ("segments", f"{s.n_segments}; " + (f"re-clustered ({s.recluster_reason})"
+                                               if s.is_reclustered else
+                                               f"kept (drift {s.drift:.2f})")),
+            ("transitions", f"{transitions} (snapshot {s.snapshot_id})"),
+            ("time", f"{s.total_seconds:.1f} s (" + ", ".join(
+                f"{k} {v:.1f}" for k, v in s.stage_seconds.items()) + ")"),
+        ):
+            table.add_row(key, value)
+    table.add_row("store", s.store_dir)
+    console = _console()
+    console.print(table)
+    if result.transitions:
+        _print_transitions(console, [(str(s.snapshot_id), t.kind, t.source_ids, t.target_ids,
+                                      t.overlap, t.centroid_similarity, t.detail)
+                                     for t in result.transitions])
+
+
+def _print_replay(result) -> None:
+    from rich.table import Table
+
+    table = Table(title="Replay")
+    for column in ("window", "step", "events", "users", "segments", "re-clustered",
+                   "transitions", "s"):
+        table.add_column(column)
+    for step in result.steps:
+        table.add_row(step.label, step.kind, f"{step.n_events:,}", f"{step.n_users:,}",
+                      str(step.n_segments), "yes" if step.is_reclustered else "no",
+                      ", ".join(f"{n} {k}" for k, n in step.transitions.items()) or "-",
+                      f"{step.seconds:.1f}")
+    _console().print(table)
+    _print_trends(result.trends)
+
+
+def _print_trends(history) -> None:
+    from rich.table import Table
+
+    console = _console()
+    labels = dict(zip(history.snapshots["snapshot_id"], history.snapshots["label"]))
+    sizes = Table(title="Active users per segment and snapshot")
+    sizes.add_column("segment")
+    sizes.add_column("name (last known)", max_width=40)
+    for snapshot_id in history.sizes.columns:
+        sizes.add_column(str(labels[snapshot_id]), justify="right")
+    for segment_id, row in history.sizes.iterrows():
+        sizes.add_row(str(segment_id), history.names.get(segment_id, ""),
+                      *(f"{n:,}" if n else "-" for n in row))
+    sizes.add_row("(all)", "", *(f"{n:,}" for n in history.snapshots["n_users"]))
+    console.print(sizes)
+    _print_transitions(console, [
+        (str(r.label), r.kind, r.source_ids, r.target_ids, r.overlap, r.centroid_similarity,
+         r.detail) for r in history.transitions.itertuples(index=False)])
+
+
+def _print_transitions(console, rows) -> None:
+    from rich.table import Table
+
+    table = Table(title="Transitions")
+    for column in ("snapshot", "kind", "from", "to", "overlap", "cosine", "detail"):
+        table.add_column(column)
+    for label, kind, sources, targets, overlap, cosine, detail in rows:
+        if kind != "survived":
+            table.add_row(label, kind, ", ".join(sources) or "-", ", ".join(targets) or "-",
+                          f"{overlap:.2f}", f"{cosine:.2f}", detail)
+    n_survived = sum(row[1] == "survived" for row in rows)
+    table.caption = f"{n_survived} survived transitions not listed"
+    console.print(table)

@@ -91,6 +91,14 @@ class SegmentEvidence(BaseModel):
     language: str = "en"  # dominant language of the segment's events: "zh", "en" or "other"
 
 
+class LabelScore(BaseModel):
+    """One zero-shot interest label and its score in [0, 1] (scores of all labels sum to 1)."""
+
+    model_config = ConfigDict(frozen=True)
+    label: str
+    score: float
+
+
 class Segment(BaseModel):
     """One actionable segment of users, with the evidence that describes it."""
 
@@ -111,6 +119,7 @@ class Segment(BaseModel):
     mean_confidence: float = 1.0
     persona: str = ""  # written by the LLM namer; empty in offline mode
     interests: tuple[str, ...] = ()  # key interests named by the LLM namer
+    interest_labels: tuple[LabelScore, ...] = ()  # zero-shot labels given by the user, best first
 
 
 class Recommendation(BaseModel):
@@ -125,3 +134,6 @@ class Recommendation(BaseModel):
     reason: str
     reason_mode: Mode = "template"
     evidence: tuple[str, ...] = Field(default=())
+    # what the pick was made for: personal terms, a cold-start user (segment-level picks), a
+    # whole segment, or similarity to the owner's vector (events without items)
+    level: Literal["user", "cold_start", "segment", "content"] = "user"

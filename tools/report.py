@@ -34,7 +34,14 @@ from interestlens.tools.records import (
     QuarantinedRow,
     Segment,
 )
+from interestlens.tools.report_evolution import (
+    SIZES_FILE,
+    EvolutionView,
+    evolution_markdown,
+    sizes_chart_png,
+)
 from interestlens.tools.report_html import ReportContent, render_html
+from interestlens.tools.zeroshot import format_labels
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +49,7 @@ STAGES: tuple[str, ...] = ("ingest", "clean", "features", "embed", "store", "pro
                            "segment", "name", "recommend", "report")
 OUTPUT_FILES: tuple[str, ...] = (
     "segments.json", "users.csv", "events.csv", "recommendations.csv", "quarantine.csv",
-    "segments_map.png", "report.md", "report.html",
+    "segments_map.png", "segment_sizes.png", "report.md", "report.html", "user_topics.csv",
 )
 USERS_COLUMNS: tuple[str, ...] = ("user", "segment", "confidence", "top_interests")
 EVENTS_COLUMNS: tuple[str, ...] = (EVENT_ID, USER, LANGUAGE, SENTIMENT, TEXT)
@@ -81,10 +88,7 @@ def project_2d(X: np.ndarray, *, random_state: int = 0,
     n_rows = X.shape[0]
     if n_rows == 0:
         return np.arange(0), np.zeros((0, 2))
-    rows = np.arange(n_rows)
-    if n_rows > max_points:
-        rows = np.sort(np.random.default_rng(random_state).choice(n_rows, max_points,
-                                                                  replace=False))
+    rows = sample_rows(n_rows, max_points, random_state=random_state)
     sample = X[rows].reshape(len(rows), -1)
     n_components = min(50, len(rows), sample.shape[1])
     if n_components < 2:  # one row or one feature: place the points on a line
@@ -101,6 +105,13 @@ def project_2d(X: np.ndarray, *, random_state: int = 0,
     with threadpool_limits(limits=1, user_api="openmp"):
         coords = tsne.fit_transform(reduced)
     return rows, coords
+
+
+def sample_rows(n_rows: int, max_points: int, *, random_state: int = 0) -> np.ndarray:
+    """Return the sorted row indices of a deterministic sample of at most ``max_points`` rows."""
+    if n_rows <= max_points:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(random_state).choice(n_rows, max_points, replace=False))
 
 
 @functools.lru_cache(maxsize=1)
@@ -239,12 +250,16 @@ def write_outputs(out_dir: Path, *, segments: Sequence[Segment], users: pd.DataF
                   events: pd.DataFrame, recommendations: pd.DataFrame,
                   quarantine: Sequence[QuarantinedRow], map_coords: np.ndarray | None,
                   map_segments: Sequence[str] | None,
-                  summary: Mapping[str, object]) -> dict[str, Path]:
+                  summary: Mapping[str, object],
+                  evolution: EvolutionView | None = None,
+                  user_topics: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write every output file of a run into ``out_dir``, each atomically.
 
     Files: segments.json, users.csv, events.csv, recommendations.csv, quarantine.csv,
-    segments_map.png (only when ``map_coords`` and ``map_segments`` are given), report.md and
-    report.html. ``users.top_interests`` may hold strings or sequences of keywords.
+    segments_map.png (only when ``map_coords`` and ``map_segments`` are given),
+    segment_sizes.png (only with an ``evolution``), user_topics.csv (only with
+    ``user_topics``: each user's LDA topic distribution), report.md and report.html.
+    ``users.top_interests`` may hold strings or sequences of keywords.
 
     Returns:
         The path of each written file, keyed by file name.
@@ -264,10 +279,15 @@ def write_outputs(out_dir: Path, *, segments: Sequence[Segment], users: pd.DataF
             out_dir / "recommendations.csv", _table(recommendations, RECOMMENDATIONS_COLUMNS)),
         "quarantine.csv": write_quarantine(out_dir, quarantine),
     }
+    if user_topics is not None:
+        paths["user_topics.csv"] = atomic_write_csv(out_dir / "user_topics.csv", user_topics)
     png = None
     if map_coords is not None and map_segments is not None:
         png = _map_png(map_coords, map_segments, {s.segment_id: s.name for s in segments})
         paths[MAP_FILE] = atomic_write_bytes(out_dir / MAP_FILE, png)
+    sizes_png = sizes_chart_png(evolution) if evolution is not None else None
+    if sizes_png is not None:
+        paths[SIZES_FILE] = atomic_write_bytes(out_dir / SIZES_FILE, sizes_png)
     facts = {"n_kept": len(events), "n_quarantined": len(quarantine), "n_users": len(users),
              "n_segments": len(segments), "n_recommendations": len(recommendations),
              "naming_mode": ", ".join(sorted({s.naming_mode for s in segments}))}
@@ -276,6 +296,7 @@ def write_outputs(out_dir: Path, *, segments: Sequence[Segment], users: pd.DataF
         title=REPORT_TITLE, summary_rows=summary_rows(summary), mermaid=pipeline_mermaid(counts),
         segments=tuple(segments), map_png=png, map_file=MAP_FILE if png else None,
         quarantine_reasons=Counter(q.reason for q in quarantine).most_common(),
+        evolution=evolution, sizes_png=sizes_png, sizes_file=SIZES_FILE if sizes_png else None,
     )
     paths["report.md"] = atomic_write_text(out_dir / "report.md", render_markdown(content))
     paths["report.html"] = atomic_write_text(out_dir / "report.html", render_html(content))
@@ -328,7 +349,8 @@ def render_markdown(content: ReportContent) -> str:
               "## Segment map", ""]
     lines.append(f"![2-D map of users coloured by segment]({content.map_file})" if content.map_file
                  else "No map: no vectors were available to plot.")
-    lines += ["", f"## Segments ({len(content.segments)})", ""]
+    lines += ["", *evolution_markdown(content.evolution, content.sizes_file, _md)]
+    lines += [f"## Segments ({len(content.segments)})", ""]
     for segment in content.segments:
         lines += _md_card(segment)
     if content.quarantine_reasons:
@@ -347,6 +369,8 @@ def _md_card(segment: Segment) -> list[str]:
         f" · confidence {segment.mean_confidence:.2f}",
         "",
         f"- **Keywords:** {_md(', '.join(segment.keywords[:12])) or '—'}",
+        *([f"- **Interest labels:** {_md(format_labels(segment.interest_labels))}"]
+          if segment.interest_labels else []),
         f"- **Sentiment:** {sentiment_word(segment.sentiment)} ({segment.sentiment:+.2f})",
         f"- **Event types:** {_md(', '.join(segment.top_event_types)) or '—'}",
         "",

@@ -9,6 +9,8 @@ from html import escape
 
 from interestlens.tools.name import excerpt, format_share, sentiment_word
 from interestlens.tools.records import Segment
+from interestlens.tools.report_evolution import EvolutionView, evolution_html
+from interestlens.tools.zeroshot import format_labels
 
 MERMAID_SCRIPT = (
     '<script type="module">\n'
@@ -63,6 +65,9 @@ class ReportContent:
     map_png: bytes | None
     map_file: str | None
     quarantine_reasons: Sequence[tuple[str, int]]
+    evolution: EvolutionView | None = None  # sizes over time and transitions, after 2 snapshots
+    sizes_png: bytes | None = None
+    sizes_file: str | None = None
 
 
 def render_html(content: ReportContent) -> str:
@@ -76,6 +81,7 @@ def render_html(content: ReportContent) -> str:
         f'<pre class="mermaid">\n{escape(content.mermaid)}</pre>',
         "<h2>Segment map</h2>",
         _map_figure(content.map_png),
+        *evolution_html(content.evolution, content.sizes_png),
         f"<h2>Segments ({len(content.segments)})</h2>",
         '<div class="cards">', *(_card(s) for s in content.segments), "</div>",
         *_quarantine_section(content.quarantine_reasons),
@@ -121,6 +127,8 @@ def _card(segment: Segment) -> str:
         f"{segment.n_users:,} users ({format_share(segment.share)}) · "
         f"{segment.n_events:,} events · confidence {segment.mean_confidence:.2f}</p>",
         f"<p><strong>Keywords</strong><br>{keywords or '—'}</p>",
+        (f"<p><strong>Interest labels</strong> {escape(format_labels(segment.interest_labels))}"
+         "</p>" if segment.interest_labels else ""),
         f'<p><strong>Sentiment</strong> <span class="{mood}">{mood} '
         f"({segment.sentiment:+.2f})</span>",
         f" · <strong>Event types</strong> {escape(', '.join(segment.top_event_types) or '—')}</p>",

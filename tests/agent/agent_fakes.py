@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from interestlens.agent.evolution import SegmentTrends
 from interestlens.agent.results import UserProfile
 from interestlens.agent.settings import Settings
 from interestlens.tools.errors import InputError
@@ -210,6 +211,21 @@ class FakeAssistant:
     def pipeline_mermaid(self) -> str:
         self._log("pipeline_mermaid")
         return "flowchart LR\n  ingest --> clean --> segment"
+
+    def trends(self) -> SegmentTrends:
+        """Two snapshots: S2 grew 50 -> 70, S3 shrank 45 -> 30, S4 was born with 12 users."""
+        self._log("trends")
+        snapshots = pd.DataFrame({
+            "snapshot_id": [1, 2], "label": ["run 1", "update 2"], "kind": ["run", "update"],
+            "taken_at": pd.to_datetime(["2026-01-01", "2026-02-01"], utc=True),
+            "is_reclustered": [True, True], "n_users": [95, 112], "n_segments": [2, 3]})
+        sizes = pd.DataFrame({1: [50, 45, 0], 2: [70, 30, 12]}, index=["S2", "S3", "S4"])
+        transitions = pd.DataFrame({
+            "snapshot_id": [2, 2, 2], "label": ["update 2"] * 3,
+            "kind": ["survived", "survived", "born"], "source_ids": [("S2",), ("S3",), ()],
+            "target_ids": [("S2",), ("S3",), ("S4",)], "overlap": [1.0, 0.9, 0.1],
+            "centroid_similarity": [0.99, 0.97, 0.4], "detail": ["", "", "S4 born"]})
+        return SegmentTrends(snapshots=snapshots, sizes=sizes, transitions=transitions)
 
     def run(self, inputs, *, out_dir=None, column_map=None, progress=None):
         self._log("run", tuple(inputs), column_map)

@@ -81,7 +81,7 @@ def test_agent_calls_tools_then_answers(online, fake_llm, fake_assistant):
     first, second = fake_llm.requests
     assert first["messages"][0]["role"] == "system" and "InterestLens" in first["messages"][0][
         "content"]
-    assert len(first["tools"]) == 12 and first["temperature"] == 0.2
+    assert len(first["tools"]) == 13 and first["temperature"] == 0.2
     assert second["messages"][-1]["role"] == "tool"
     assert second["messages"][-1]["content"].startswith("S2 · espresso")
 

@@ -154,6 +154,12 @@ CASES = [
     ("各分群情绪对比", "sentiment_by_segment", {}),
     ("导出分群3为json", "export_segment", {"segment_id": "S3", "fmt": "json"}),
     ("数据处理都有哪些步骤", "show_pipeline", {}),
+    ("哪些兴趣群在增长？", "segment_trends", {}),
+    ("Which segments are growing?", "segment_trends", {}),
+    ("Did any segment split or merge since the last update?", "segment_trends", {}),
+    ("哪些分群消失了，有没有新出现的分群？", "segment_trends", {}),
+    ("How have the user groups evolved?", "segment_trends", {}),
+    ("最近哪些用户群在萎缩", "segment_trends", {}),
     ("What's the weather like tomorrow?", None, {}),
     ("Who won the football game yesterday?", None, {}),
     ("今天股票涨了吗", None, {}),
@@ -260,3 +266,13 @@ def test_sql_text_is_kept_verbatim():
     entities = extract_entities("run: SELECT \"user\", text FROM events WHERE text LIKE '%S1%';")
     assert entities.sql == "SELECT \"user\", text FROM events WHERE text LIKE '%S1%'"
     assert entities.segment_ids == ()
+
+
+@pytest.mark.parametrize("question", [
+    "哪些兴趣群在增长？", "Which segments are growing?", "Which groups shrank the most?",
+    "有哪些分群合并了", "Were any new segments born?", "兴趣群的变化趋势",
+])
+def test_questions_about_segment_growth_go_to_the_trends_tool(router, question):
+    route = router.route(question)
+    assert route is not None and route.tool == "segment_trends", route
+    assert route.missing is None

@@ -15,7 +15,7 @@ def test_every_tool_has_a_snake_case_name_and_a_short_docstring(fake_assistant):
     assert set(tools) == {
         "run_pipeline", "list_segments", "describe_segment", "find_segments", "find_users",
         "user_profile", "recommend_for_user", "recommend_for_segment", "compare_segments",
-        "query_events", "export_segment", "show_pipeline"}
+        "query_events", "export_segment", "show_pipeline", "segment_trends"}
     for tool in tools.values():
         assert tool.name.islower() and 20 < len(tool.description) <= 100
 
@@ -68,3 +68,15 @@ def test_results_sent_to_an_llm_are_pii_scrubbed(fake_assistant):
     context.redact_pii = True
     text = tools["describe_segment"].invoke({"segment_id": "S2"})
     assert "jo@example.com" not in text and "[EMAIL]" in text and "[PHONE]" in text
+
+
+def test_segment_trends_lists_growing_and_shrinking_segments_and_new_ones(fake_assistant):
+    tools, context = tools_of(fake_assistant)
+    text = tools["segment_trends"].invoke({})
+    assert "2 snapshots, run 1 → update 2" in text
+    assert "Growing: S2 · espresso · grinder · crema 50 → 70, S4 · beer · hops · ipa 0 → 12" in text
+    assert "Shrinking: S3 · 物流、快递、慢 45 → 30" in text
+    assert "born (- → S4)" in text
+    assert context.segment_ids == ["S2", "S4"]  # "them" = the growing segments
+    tools_zh, _ = tools_of(fake_assistant, language="zh")
+    assert "增长的兴趣群：S2" in tools_zh["segment_trends"].invoke({})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -79,6 +80,35 @@ def test_report_shows_pipeline_map_and_cards(demo_run):
     assert "flowchart" in html and "data:image/png;base64," in html
     segments = json.loads((out / "segments.json").read_text(encoding="utf-8"))
     assert all(s["name"] in html or s["name"].replace("&", "&amp;") in html for s in segments)
+
+
+def test_interest_labels_and_topic_shares_reach_every_output(demo_run, tmp_path):
+    out, _, _ = demo_run
+    from interestlens.tools.demo import generate_demo
+
+    store = tmp_path / "store"
+    shutil.copytree(out / "store", store)  # warm embedding cache: only the labels are new
+    labels = tmp_path / "labels.txt"
+    names = {"zh-coffee": "咖啡", "zh-hiking": "登山", "zh-baby": "婴儿",
+             "en-photo": "camera", "en-running": "running", "en-boardgames": "board games"}
+    labels.write_text("\n".join(names.values()) + "\n", encoding="utf-8")
+    done = interestlens("run", out / "demo_events.csv", "--out", tmp_path / "out",
+                        "--store", store, "--interests", labels)
+    assert done.returncode == 0, done.stderr
+    users = pd.read_csv(tmp_path / "out" / "users.csv", dtype={"user": str})
+    truth = users["user"].map(generate_demo(n_users=N_USERS, seed=0).groups).map(names)
+    assert (users["top_label"] == truth).mean() >= 0.7
+    first = users["label_scores"].str.split(";").map(lambda parts: parts[0].split("="))
+    assert (first.str[0] == users["top_label"]).all()
+    assert first.str[1].astype(float).between(0, 1).all()
+    segments = json.loads((tmp_path / "out" / "segments.json").read_text(encoding="utf-8"))
+    assert all(len(s["interest_labels"]) == 3 for s in segments)
+    assert "Interest labels:" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    topics = pd.read_csv(tmp_path / "out" / "user_topics.csv", dtype={"user": str})
+    assert topics["user"].tolist() == users["user"].tolist()
+    shares = topics.filter(regex=r"^topic_\d+$")
+    assert shares.shape[1] >= 2
+    assert shares.sum(axis=1).between(0.99, 1.01).all()
 
 
 @pytest.mark.parametrize("content, suffix, message", [
