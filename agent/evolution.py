@@ -272,5 +272,5 @@ def evolution_view(store: Store, tracking: Tracking) -> EvolutionView | None:
     sankey = (sankey_mermaid(tracking.previous, tracking.current, tracking.transitions)
               if tracking.previous is not None else None)
     return EvolutionView(sizes=trends.sizes, labels=tuple(trends.snapshots["label"]),
-                         sankey=sankey,
+                         sankey=sankey, names=trends.names,
                          transitions=tuple((t.kind, t.detail) for t in tracking.transitions))

@@ -285,7 +285,7 @@ def write_outputs(out_dir: Path, *, segments: Sequence[Segment], users: pd.DataF
     if map_coords is not None and map_segments is not None:
         png = _map_png(map_coords, map_segments, {s.segment_id: s.name for s in segments})
         paths[MAP_FILE] = atomic_write_bytes(out_dir / MAP_FILE, png)
-    sizes_png = sizes_chart_png(evolution) if evolution is not None else None
+    sizes_png = sizes_chart_png(evolution, cjk_font_path()) if evolution is not None else None
     if sizes_png is not None:
         paths[SIZES_FILE] = atomic_write_bytes(out_dir / SIZES_FILE, sizes_png)
     facts = {"n_kept": len(events), "n_quarantined": len(quarantine), "n_users": len(users),
