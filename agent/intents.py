@@ -196,7 +196,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent("segment_trends", "segment_trends", (), (
         "which segments are growing", "how have the segments changed over time",
         "which groups are shrinking", "did any segment split or merge",
-        "show the segment trends", "which new segments appeared since the last update",
+        "how did the segments evolve", "which new segments appeared since the last update",
         "哪些兴趣群在增长", "分群随时间有什么变化", "哪些用户群在缩小", "有没有分群分裂或合并",
         "哪些兴趣群合并了", "最近出现了哪些新的分群", "兴趣群的演变趋势",
     ), r"grow|shrink|declin|\bsplit|merg|evol|new (segments|groups)|appeared|disappear|\bdied\b|"

@@ -2,15 +2,19 @@
 
 from datetime import datetime, timezone
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from interestlens.tools.errors import StoreError
 from interestlens.vectorstore import Store
+from interestlens.vectorstore.snapshots import _SCHEMA as HISTORY_SCHEMA
 from interestlens.vectorstore.snapshots import TRANSITION_COLUMNS
+from interestlens.vectorstore.store import DB_FILE
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SNAPSHOTS_TABLE = HISTORY_SCHEMA[0]
 
 
 def segments(*rows):
@@ -87,3 +91,18 @@ def test_a_history_begun_before_names_were_kept_takes_the_new_column(tmp_store):
                         " NOT NULL, centroid FLOAT[] NOT NULL)")
         record(store, "run 1", [("S1", 1, 0.0)], [("a", "S1")])
         assert store.snapshot_sizes()["name"].tolist() == [""]
+
+
+def test_a_history_written_before_segment_names_were_kept_is_upgraded(tmp_store):
+    tmp_store.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(tmp_store / DB_FILE)) as con:  # the table as the first release made it
+        con.execute("CREATE TABLE snapshot_segments (snapshot_id INTEGER NOT NULL, segment_id"
+                    " VARCHAR NOT NULL, size INTEGER NOT NULL, spread DOUBLE NOT NULL, centroid"
+                    " FLOAT[] NOT NULL, PRIMARY KEY (snapshot_id, segment_id))")
+        con.execute("INSERT INTO snapshot_segments VALUES (1, 'S1', 2, 0.1, [1.0, 0.0, 0.0])")
+        con.execute(SNAPSHOTS_TABLE)
+        con.execute("INSERT INTO snapshots VALUES (1, ?, ?, 'run', 'run 1', 'abc', true, '{}')",
+                    [T0, T0])
+    with Store(tmp_store) as store:
+        record(store, "update 2", [("S1", 3, 0.2)], [("a", "S1")])
+        assert store.snapshot_sizes().values.tolist() == [[1, "S1", 2, ""], [2, "S1", 3, ""]]
