@@ -34,26 +34,33 @@ class FusedEncoder:
     lexical_weight: float
 
     def fit_encode(self, texts: list[str], languages: list[str], store: Store, *,
+                   words: list[list[str]] | None = None,
                    progress: Progress | None = None) -> tuple[np.ndarray, int]:
-        """Fit the lexical encoder on ``texts``, then return their vectors (see :meth:`encode`)."""
-        terms = tokenize_many(texts, languages, chinese="chars", progress=progress)
-        self.lexical_encoder.fit(terms)
-        return self._fuse(texts, terms, store, progress)
+        """Fit the lexical encoder on ``texts``, then return their vectors (see :meth:`encode`).
+
+        ``words``, the texts' word tokens if the caller has them, spare cutting English twice.
+        """
+        terms = tokenize_many(texts, languages, chinese="chars", words=words, progress=progress)
+        return self._fuse(texts, self.lexical_encoder.fit_transform(terms), store, progress)
 
     def encode(self, texts: list[str], store: Store, *, progress: Progress | None = None,
-               languages: list[str] | None = None) -> tuple[np.ndarray, int]:
+               languages: list[str] | None = None,
+               terms: list[list[str]] | None = None) -> tuple[np.ndarray, int]:
         """Return fused unit vectors for ``texts`` and how many texts had to be embedded.
 
-        ``languages`` (one code per text) are detected when not given.
+        ``languages`` (one code per text) are detected when not given; ``terms`` are the lexical
+        terms of each text when the caller picks them (else the texts' character terms).
         """
-        if languages is None:
-            languages = [detect_language(t) for t in texts]
-        return self._fuse(texts, tokenize_many(texts, languages, chinese="chars"), store, progress)
+        if terms is None:
+            if languages is None:
+                languages = [detect_language(t) for t in texts]
+            terms = tokenize_many(texts, languages, chinese="chars")
+        return self._fuse(texts, self.lexical_encoder.transform(terms), store, progress)
 
-    def _fuse(self, texts: list[str], terms: list[list[str]], store: Store,
+    def _fuse(self, texts: list[str], lexical: np.ndarray, store: Store,
               progress: Progress | None) -> tuple[np.ndarray, int]:
         neural, n_embedded = embed_texts(self.embedder, texts, store, progress)
-        return fuse(neural, self.lexical_encoder.transform(terms), self.lexical_weight), n_embedded
+        return fuse(neural, lexical, self.lexical_weight), n_embedded
 
     @property
     def embedder(self) -> Embedder:

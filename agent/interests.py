@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 
 from interestlens.agent.encoder import FusedEncoder
+from interestlens.tools.clean import detect_language
 from interestlens.tools.features import mean_by_group
 from interestlens.tools.profile import Profiles
 from interestlens.tools.records import Segment
 from interestlens.tools.segment import ProfileSegmenter
-from interestlens.tools.zeroshot import ZeroShotLabeler, top_labels
+from interestlens.tools.zeroshot import ZeroShotLabeler, label_terms, top_labels
 from interestlens.vectorstore import Store
 
 N_LABELS = 3  # labels kept per user and per segment
@@ -25,10 +26,12 @@ def label_interests(labels: Sequence[str], encoder: FusedEncoder, store: Store,
     """Score every user and segment against ``labels``; return the users and segments with them.
 
     Users get ``top_label`` and ``label_scores`` (``"咖啡=0.812;茶=0.104"``, best first);
-    segments get ``interest_labels``. Labels are embedded by the run's own encoder.
+    segments get ``interest_labels``. Labels are embedded by the run's own encoder, each with
+    only the lexical terms no other label shares (``label_terms``).
     """
     labels = list(labels)
-    label_vectors, _ = encoder.encode(labels, store)
+    languages = [detect_language(label) for label in labels]
+    label_vectors, _ = encoder.encode(labels, store, terms=label_terms(labels, languages))
     labeler = ZeroShotLabeler().fit(profiles.matrix, label_vectors)
     per_user = top_labels(labeler.score(profiles.matrix), labels, N_LABELS)
     per_centroid = top_labels(labeler.score(segmenter.centroids_), labels, N_LABELS)

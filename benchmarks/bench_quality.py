@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_quality            # full samples (tens of minutes on 2 cores)
     python -m benchmarks.bench_quality --quick    # CI-sized samples
+    python -m benchmarks.bench_quality --only zeroshot   # one shopping run: zero-shot accuracy
 
 Issue 3 calls this script ``benchmarks/quality.py``; house style names benchmarks
 ``bench_<what>.py``, hence ``bench_quality.py``.
@@ -264,17 +265,33 @@ def bench_dataset(data: Dataset, out: Path, *, seed: int) -> tuple[list[dict], l
            "s total": f"{embed_s + theirs['wall']:.1f}", "peak MB": f"{theirs['peak']:.0f}",
            "ARI reseed": "-", "embedded in run": 0},
     ]
+    return rows, label_rows(data, kept, mine)
+
+
+def label_rows(data: Dataset, kept: pd.DataFrame, mine: dict) -> list[dict]:
+    """Return the zero-shot and sentiment accuracy rows of one InterestLens run, where defined."""
     extras = []
     if data.interests:
         truth = data.frame["label"].to_numpy()[kept["row"].to_numpy()]
         extras.append({"dataset": data.name, "n": len(kept),
                        "measure": f"zero-shot label accuracy ({len(data.interests)} labels)",
-                       "value": f"{np.mean(users['top_label'].to_numpy() == truth):.3f}"})
+                       "value": f"{np.mean(mine['users']['top_label'].to_numpy() == truth):.3f}"})
     if data.sentiment is not None:
         truth = data.sentiment.to_numpy()[kept["row"].to_numpy()]
         extras.append({"dataset": data.name, "n": len(kept), "measure": "sentiment accuracy",
                        "value": f"{np.mean((mine['sentiment'].to_numpy() > 0) == truth):.3f}"})
-    return rows, extras
+    return extras
+
+
+def zeroshot_only(n: int, seed: int, out: Path) -> list[dict]:
+    """Return the zero-shot and sentiment rows of the shopping sample from one InterestLens run
+    (no rerun, no BERTopic), with the vectors that the full benchmark caches in ``out``."""
+    data = shopping(n, seed)
+    folder = out / data.name
+    kept = kept_rows(data.frame)
+    vectors, _ = embed_once(kept["text"].tolist(), folder / "embeddings")
+    mine = run_interestlens(data, kept, vectors, folder / "zeroshot", seed=seed, shuffle=False)
+    return label_rows(data, kept, mine)
 
 
 def sentiment_only(n: int, seed: int) -> dict:
@@ -307,7 +324,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/bench-quality"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="shopping,thucnews,stackexchange,chnsenticorp",
-                        help="comma-separated subset of the datasets")
+                        help="comma-separated subset of the datasets; 'zeroshot' alone runs "
+                        "only the shopping run that gives the zero-shot accuracy")
     args = parser.parse_args()
     sizes = ({"shopping": 500, "thucnews": 1000, "stackexchange": 500, "chnsenticorp": 1000}
              if args.quick else
@@ -316,13 +334,15 @@ def main() -> None:
     loaders: dict[str, Callable[[int, int], Dataset]] = {
         "shopping": shopping, "thucnews": thucnews, "stackexchange": stackexchange}
     wanted = args.only.split(",")
+    out = args.out / ("quick" if args.quick else "full")
+    if wanted == ["zeroshot"]:
+        print_table(zeroshot_only(sizes["shopping"], args.seed, out))
+        return
     warm_up()
     rows, extras = [], []
     for name, load in loaders.items():
         if name in wanted:
-            found, more = bench_dataset(load(sizes[name], args.seed),
-                                        args.out / ("quick" if args.quick else "full"),
-                                        seed=args.seed)
+            found, more = bench_dataset(load(sizes[name], args.seed), out, seed=args.seed)
             rows += found
             extras += more
             print_table(found)

@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[^\W_](?:[^\W_]|['\-](?=[^\W_]))*")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\uff07": "'"})
+_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # letters/digits, inner ' or - joins
+_APOSTROPHES = ("\u2019", "\u2018", "\uff07")  # read as "'"
 _PROGRESS_EVERY = 2000
 _CJK_FIRST, _CJK_LAST = "\u3400", "\u9fff"  # jieba words start with a CJK ideograph or none
 _jieba_lock = threading.Lock()
@@ -89,10 +89,21 @@ def tokenize(text: str, language: str) -> list[str]:
     """
     if not isinstance(text, str) or not text:
         return []
-    text = text.translate(_APOSTROPHES)
-    if language == "zh" or has_cjk(text):
+    text = _plain_apostrophes(text)
+    if _is_chinese(text, language):
         return _tokenize_zh(text)
     return _tokenize_en(text)
+
+
+def _is_chinese(text: str, language: str) -> bool:
+    """Return whether :func:`tokenize` cuts ``text`` with jieba (else both cuts give its words)."""
+    return language == "zh" or (isinstance(text, str) and has_cjk(text))
+
+
+def _plain_apostrophes(text: str) -> str:
+    for apostrophe in _APOSTROPHES:  # str.replace is far faster than str.translate here
+        text = text.replace(apostrophe, "'")
+    return text
 
 
 def _tokenize_zh(text: str) -> list[str]:
@@ -114,13 +125,10 @@ def _tokenize_en(text: str) -> list[str]:
 
 
 def _clean_words(text: str, stop: frozenset[str]) -> list[str]:
-    words = []
-    for word in _WORD.findall(text):
-        if word.endswith("'s"):
-            word = word[:-2]
-        if len(word) > 1 and word not in stop and has_letter(word):
-            words.append(word)
-    return words
+    # Comprehensions and the isalpha() shortcut: this loop is most of tokenizing English.
+    words = [word[:-2] if word.endswith("'s") else word for word in _WORD.findall(text)]
+    return [word for word in words
+            if len(word) > 1 and word not in stop and (word.isalpha() or has_letter(word))]
 
 
 def char_terms(text: str, language: str) -> list[str]:
@@ -139,7 +147,7 @@ def char_terms(text: str, language: str) -> list[str]:
     """
     if not isinstance(text, str) or not text:
         return []
-    text = text.translate(_APOSTROPHES)
+    text = _plain_apostrophes(text)
     terms: list[str] = []
     start = 0
     for run in _CJK_RUNS.finditer(text):
@@ -162,6 +170,7 @@ def tokenize_many(
     languages: Sequence[str],
     *,
     chinese: Literal["words", "chars"] = "words",
+    words: Sequence[list[str]] | None = None,
     progress: Progress | None = None,
 ) -> list[list[str]]:
     """Tokenize many texts, one language code per text.
@@ -171,6 +180,8 @@ def tokenize_many(
         languages: Language code of each text, same length as ``texts``.
         chinese: "words" cuts with :func:`tokenize` (jieba words: keywords, topics); "chars"
             with :func:`char_terms` (character 1-2-grams: lexical vectors).
+        words: The texts' "words" tokens, if already cut: reused (not copied) for texts where
+            both cuts agree (no CJK character, language not "zh"), so English is cut once.
         progress: Optional callback, called as ``progress(label, done, total)`` with label
             "tokenize" ("tokenize: chars" for character terms).
 
@@ -178,15 +189,18 @@ def tokenize_many(
         One token list per text, in input order.
 
     Raises:
-        ValueError: If ``texts`` and ``languages`` differ in length.
+        ValueError: If ``texts`` and ``languages`` (or ``words``) differ in length.
     """
     if len(texts) != len(languages):
         raise ValueError(f"{len(texts)} texts but {len(languages)} language codes")
+    if words is not None and len(words) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(words)} word lists")
     cut, label = (char_terms, "tokenize: chars") if chinese == "chars" else (tokenize, "tokenize")
     total = len(texts)
     result = []
     for done, (text, language) in enumerate(zip(texts, languages, strict=True), start=1):
-        result.append(cut(text, language))
+        is_reused = words is not None and not _is_chinese(text, language)
+        result.append(words[done - 1] if is_reused else cut(text, language))
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(label, done, total)
     return result

@@ -161,14 +161,15 @@ def test_lexical_vectors_cluster_real_reviews_by_category(shared_data):
     assert "蒙牛" in [word for word, _ in keywords["蒙牛"]]
 
 
-def test_lexical_geometry_is_the_same_for_any_seed_and_row_order(corpus):
+def test_lexical_vectors_are_the_same_for_any_seed_and_row_order(corpus):
     docs, _ = corpus
     order = np.random.default_rng(5).permutation(len(docs))
     first = LexicalEncoder(random_state=0).fit_transform(docs)
     second = LexicalEncoder(random_state=7).fit_transform([docs[i] for i in order])
     back = np.empty_like(second)
     back[order] = second
-    np.testing.assert_allclose(first @ first.T, back @ back.T, atol=1e-5)
+    # bit for bit, not just close: the density clusterer samples rows by a hash of their content
+    np.testing.assert_array_equal(first, back)
 
 
 def test_mean_by_group_averages_each_users_topic_shares():

@@ -126,3 +126,21 @@ def test_tokenize_many_cuts_chinese_by_words_or_by_characters():
     assert "电池" in words[0] and "电" not in words[0]
     assert {"电", "池", "电池", "机的"} <= set(chars[0])
     assert words[1] == chars[1] == ["mirrorless", "camera"]
+
+
+def test_tokenize_many_reuses_given_words_only_where_both_cuts_agree():
+    texts = ["这个手机的电池一般", "mirrorless camera", "the 咖啡 beans", "plain english", None]
+    languages = ["zh", "en", "en", "zh", "en"]
+    words = tokenize_many(texts, languages)
+    chars = tokenize_many(texts, languages, chinese="chars", words=words)
+    assert chars == tokenize_many(texts, languages, chinese="chars")
+    assert chars[1] is words[1] and chars[4] is words[4]  # English: not cut a second time
+    assert chars[0] is not words[0] and chars[2] is not words[2]  # Chinese, CJK in English
+    assert chars[3] is not words[3]  # tagged "zh": tokenize would use jieba on it
+    with pytest.raises(ValueError, match="5 texts but 2 word lists"):
+        tokenize_many(texts, languages, chinese="chars", words=words[:2])
+
+
+def test_english_words_keep_inner_apostrophes_and_hyphens_and_drop_possessives():
+    text = "The dog\u2019s e-mail: rock'n'roll x-ray-- a--b 12-34 o'neil's 3d"
+    assert tokenize(text, "en") == ["dog", "e-mail", "rock'n'roll", "x-ray", "o'neil", "3d"]

@@ -3,7 +3,13 @@ import pytest
 from sklearn.base import clone
 
 from interestlens.tools.records import LabelScore
-from interestlens.tools.zeroshot import ZeroShotLabeler, format_labels, parse_labels, top_labels
+from interestlens.tools.zeroshot import (
+    ZeroShotLabeler,
+    format_labels,
+    label_terms,
+    parse_labels,
+    top_labels,
+)
 
 DIM = 20
 
@@ -35,6 +41,29 @@ def test_a_label_close_to_everything_does_not_win_everywhere():
     assert np.mean(winners == 3) < 0.3
 
 
+def test_a_label_no_row_matches_takes_the_topic_no_other_label_claims():
+    rows, truth, hints = topic_rows(seed=3)
+    basis = np.linalg.qr(np.random.default_rng(3).normal(size=(DIM, DIM)))[0]
+    absent = basis[-1]  # unused by the topics: a label word the rows never contain
+    rows = rows - np.outer(rows @ absent, absent)
+    labeler = ZeroShotLabeler().fit(rows, np.vstack([hints[:2], absent]))
+    assert np.mean(labeler.score(rows).argmax(axis=1) == truth) >= 0.95
+
+
+def test_rows_between_two_labels_do_not_drag_them_when_trimmed():
+    rows, _, hints = topic_rows(seed=4)
+    topics = np.linalg.qr(np.random.default_rng(4).normal(size=(DIM, DIM)))[0][:3]
+    between = (topics[0] + topics[1]) / 2 + 0.9 * np.random.default_rng(5).normal(
+        size=(80, DIM)) / np.sqrt(DIM)
+    rows = np.vstack([rows, between])
+
+    def closeness(trim):  # mean cosine of labels 0 and 1 to their true topic
+        centroids = ZeroShotLabeler(trim=trim).fit(rows, hints).centroids_
+        return np.mean(np.sum(centroids[:2] * topics[:2], axis=1))
+
+    assert closeness(0.5) > closeness(1.0)
+
+
 def test_scores_are_probabilities_and_top_labels_are_sorted():
     rows, _, hints = topic_rows(seed=2)
     scores = ZeroShotLabeler().fit(rows, hints).score(rows)
@@ -56,8 +85,17 @@ def test_labels_of_another_width_are_rejected():
 
 
 def test_labeler_is_a_clonable_estimator():
-    labeler = ZeroShotLabeler(anchor=0.3, n_iter=4)
-    assert clone(labeler).get_params() == {"anchor": 0.3, "n_iter": 4}
+    labeler = ZeroShotLabeler(anchor=0.3, trim=0.5, n_iter=4)
+    assert clone(labeler).get_params() == {"anchor": 0.3, "trim": 0.5, "n_iter": 4}
+
+
+@pytest.mark.parametrize(("labels", "language", "expected"), [
+    (["手机", "计算机", "平板"], "zh",
+     [["手", "手机"], ["计", "算", "计算", "算机"], ["平", "板", "平板"]]),
+    (["coffee", "coffee machine"], "en", [["coffee"], ["machine"]]),  # none left: keeps its own
+])
+def test_label_terms_drop_what_another_label_shares(labels, language, expected):
+    assert label_terms(labels, [language] * len(labels)) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
