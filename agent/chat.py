@@ -124,7 +124,7 @@ class ChatSession:
     def ask(self, question: str) -> Reply:
         """Answer one question; see ``Reply.mode`` and ``Reply.note`` for how it was answered."""
         language = "zh" if detect_language(question) == "zh" else "en"
-        self.context.language = language
+        self.context.language, self.context.question = language, question
         if self.client is None:
             return self._ask_offline(question, TEXTS[language]["offline"])
         try:

@@ -144,8 +144,7 @@ def run_pipeline(
                                LexicalEncoder(random_state=settings.random_state), weight)
         encoder.use_embedder(make_embedder(settings.embedding_model, settings))
         event_vectors, n_embedded = encoder.fit_encode(events[TEXT].tolist(), languages, store,
-                                                       progress=progress)
-        save_artifact(store.path, ENCODER_ARTIFACT, encoder)
+                                                       words=tokens, progress=progress)
 
     with clock.stage("profile"):
         profiles = build_profiles(events, event_vectors, half_life_days=settings.half_life_days)
@@ -173,6 +172,7 @@ def run_pipeline(
     with clock.stage("store"):
         store_results(store, events, event_vectors, users, profiles.matrix, segments,
                       segmenter.centroids_, progress)
+        save_artifact(store.path, ENCODER_ARTIFACT, encoder)  # only now: the vectors match it
         store.write_table("seen_events", ingested.events[[EVENT_ID]], key=None)
         store.write_table("user_topics", user_topics, key=None)
         save_artifact(store.path, SEGMENT_MODEL,
@@ -329,8 +329,7 @@ def store_results(store: Store, events: pd.DataFrame, event_vectors: np.ndarray,
                      [{"name": s.name} for s in segments]),
     }
     for name, (ids, vectors, metadatas) in collections.items():
-        store.upsert_vectors(name, ids, vectors, metadatas=metadatas, progress=progress)
-        store.delete_missing(name, ids)
+        store.replace_vectors(name, ids, vectors, metadatas, progress=progress)
 
 
 def store_tables(store: Store, events: pd.DataFrame, users: pd.DataFrame,

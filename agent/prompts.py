@@ -98,6 +98,14 @@ def fence_data(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+def fence_text(text: str) -> str:
+    """Return ``text`` (a tool result holding user texts) inside a ``<<<DATA … DATA>>>`` block.
+
+    ``<`` and ``>`` are escaped as in :func:`fence_data`, so no text can close the block.
+    """
+    return "<<<DATA\n" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "\nDATA>>>"
+
+
 def _split_header(raw: str, where: str) -> tuple[dict[str, str], str]:
     """Return the ``key: value`` header and the text after it."""
     lines = raw.split("\n")

@@ -312,8 +312,8 @@ def _entity_fit(intent: Intent, entities: Entities) -> float:
         fit += 0.15 if has_user else -0.2
     if "interest" in intent.needs and (has_user or n_segments):
         fit -= 0.1
-    if "paths" in intent.needs:
-        fit += 0.3 if entities.paths else -0.4
+    if "paths" in intent.needs:  # a question naming a segment is not asking to load data
+        fit += (0.3 if entities.paths else -0.4) - (0.3 if n_segments else 0.0)
     if "sql" in intent.needs:
         fit += 0.5 if entities.sql else -0.4
     return fit

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from interestlens.agent import render
+from interestlens.agent.prompts import fence_text
 from interestlens.tools.clean import scrub_pii
 from interestlens.tools.errors import InterestLensError
 
@@ -35,13 +36,17 @@ class ChatContext:
         language: "zh" or "en"; tools render their results in it.
         segment_ids: Segments the last segment-level tool returned, best first ("them").
         user_id: The user the last user-level tool was about ("this user").
-        redact_pii: Scrub PII from tool results (set when they are sent to an LLM).
+        redact_pii: Scrub PII from tool results and fence them as data (set when they are sent
+            to an LLM).
+        question: The question being answered; tools that touch files act only on paths written
+            in it, so no text inside the data can make the agent read or write a file.
     """
 
     language: str = "en"
     segment_ids: list[str] = field(default_factory=list)
     user_id: str | None = None
     redact_pii: bool = False
+    question: str = ""
 
 
 class NoArgs(BaseModel):
@@ -101,7 +106,8 @@ class ExportArgs(SegmentArgs):
     """A segment's user list to write to a file."""
 
     fmt: Literal["csv", "json"] = Field("csv", description="File format.")
-    path: str | None = Field(None, description="Output file; default <store>/exports/<id>.<fmt>.")
+    path: str | None = Field(None, description="File name under <store>/exports/ (folders are "
+                                               "dropped); default <id>.<fmt>.")
 
 
 class RunArgs(BaseModel):
@@ -115,13 +121,26 @@ class RunArgs(BaseModel):
 def _answer(call: Callable[[], str], ctx: ChatContext) -> str:
     """Return ``call()``, or ``"error: …"`` when the question named something that is not there.
 
-    When the results go to an LLM (``ctx.redact_pii``), PII is scrubbed from them first.
+    When the results go to an LLM (``ctx.redact_pii``), PII is scrubbed from them and they are
+    fenced as data (``fence_text``), as the agent's system prompt announces.
     """
     try:
         text = call()
     except (InterestLensError, LookupError) as err:
         text = f"error: {err}"
-    return scrub_pii(text) if ctx.redact_pii else text
+    return fence_text(scrub_pii(text)) if ctx.redact_pii else text
+
+
+def export_file(folder: Path, name: str, fmt: str) -> Path:
+    """Return a new file in ``folder`` for an export named ``name`` (its folders dropped).
+
+    The chat writes only there and never over an existing file: ``S1.csv`` becomes ``S1-2.csv``.
+    """
+    stem = Path(name).stem or "export"
+    target, n = folder / f"{stem}.{fmt}", 2
+    while target.exists():
+        target, n = folder / f"{stem}-{n}.{fmt}", n + 1
+    return target
 
 
 def make_toolbelt(assistant: Assistant, context: ChatContext) -> list[BaseTool]:
@@ -234,6 +253,9 @@ def _data_tools(assistant: Assistant, ctx: ChatContext) -> list[BaseTool]:
         from interestlens.tools.ingest import parse_column_map
 
         def run() -> str:
+            unnamed = [p for p in paths if p not in ctx.question]
+            if unnamed:
+                return f"error: {unnamed[0]}: load only files the user named in the question"
             mapping = parse_column_map(column_map) if column_map else None
             result = assistant.run(paths, column_map=mapping)
             ctx.segment_ids = [s.segment_id for s in result.segments]
@@ -250,8 +272,8 @@ def _data_tools(assistant: Assistant, ctx: ChatContext) -> list[BaseTool]:
     def export_segment(segment_id: str, fmt: str = "csv", path: str | None = None) -> str:
         """Export a segment's user list as CSV or JSON for CRM or ad tools; returns the path."""
         def run() -> str:
-            target = Path(path) if path else Path(assistant.store_dir) / "exports" / (
-                f"{segment_id}.{fmt}")
+            target = export_file(Path(assistant.store_dir) / "exports",
+                                 path or f"{segment_id}.{fmt}", fmt)
             written = assistant.export_segment(segment_id, target, fmt)
             ctx.segment_ids = [segment_id]
             return render.labels(ctx.language)["exported"].format(segment=segment_id,

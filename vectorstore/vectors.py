@@ -103,6 +103,29 @@ class VectorsMixin:
             if progress is not None:
                 progress(f"vectors:{collection}", min(start + step, len(ids)), len(ids))
 
+    def replace_vectors(
+        self,
+        collection: str,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[Mapping[str, object]] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        """Make ``collection`` hold exactly these vectors (a run's own text space).
+
+        Vectors of another dimension (a store last built from other data or with another model)
+        are dropped first instead of failing half-way; ids not given are deleted.
+        """
+        dim = np.asarray(vectors).shape[1] if np.ndim(vectors) == 2 else None
+        with self._chroma_lock:
+            held = self._collection(collection).get(limit=1, include=["embeddings"])
+            if len(held["ids"]) and dim is not None and len(held["embeddings"][0]) != dim:
+                self._chroma().delete_collection(collection)
+                self._collections.pop(collection, None)
+        self.upsert_vectors(collection, ids, vectors, metadatas, progress=progress)
+        self.delete_missing(collection, ids)
+
     def delete_missing(self, collection: str, keep_ids: Iterable[str]) -> int:
         """Delete every vector whose id is not in ``keep_ids``; return how many went."""
         target = self._collection(collection)

@@ -38,4 +38,6 @@ def test_store_questions_answer_with_real_tables(session, tmp_path):
     export = session.ask(f"export {first} as json to {tmp_path}/out.json")
     assert export.tool_calls[0].args == {"segment_id": first, "fmt": "json",
                                          "path": f"{tmp_path}/out.json"}
-    assert (tmp_path / "out.json").is_file() and str(tmp_path / "out.json") in export.text
+    written = session.assistant.store_dir / "exports" / "out.json"  # the chat writes only there
+    assert written.is_file() and str(written) in export.text
+    assert not (tmp_path / "out.json").exists()

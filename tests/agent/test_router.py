@@ -256,6 +256,11 @@ def test_quoted_interest_wins_over_content_words():
     assert extract_interest(extract_entities("哪些用户群最关心“售后服务”")) == "售后服务"
 
 
+def test_an_export_to_a_named_file_is_not_a_load(router):
+    route = router.route("Export the users of segment S1 to out/new.csv")
+    assert route.tool == "export_segment" and route.args["path"] == "out/new.csv"
+
+
 def test_export_path_and_format_come_from_the_question(router):
     route = router.route("export S2 to exports/coffee.json")
     assert route.args == {"segment_id": "S2", "fmt": "json", "path": "exports/coffee.json"}

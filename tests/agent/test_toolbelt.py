@@ -21,11 +21,12 @@ def test_every_tool_has_a_snake_case_name_and_a_short_docstring(fake_assistant):
 
 
 def test_unknown_ids_come_back_as_error_text(fake_assistant):
-    tools, _ = tools_of(fake_assistant)
+    tools, context = tools_of(fake_assistant)
     assert tools["describe_segment"].invoke({"segment_id": "S9"}).startswith(
         "error: ") and "unknown segment 'S9'" in tools["describe_segment"].invoke(
         {"segment_id": "S9"})
     assert tools["user_profile"].invoke({"user_id": "bob"}).startswith("error: ")
+    context.question = "analyse nope.csv"
     assert tools["run_pipeline"].invoke({"paths": ["nope.csv"]}) == \
         "error: nope.csv: file not found"
 
@@ -50,6 +51,24 @@ def test_export_defaults_to_the_store_exports_folder(fake_assistant):
     text = tools["export_segment"].invoke({"segment_id": "S3", "fmt": "json"})
     assert text.endswith(str(fake_assistant.store_dir / "exports" / "S3.json"))
     assert fake_assistant.calls[-1][0] == "segment"
+
+
+def test_exports_stay_in_the_store_exports_folder_and_never_overwrite(fake_assistant):
+    tools, _ = tools_of(fake_assistant)
+    exports = fake_assistant.store_dir / "exports"
+    exports.mkdir(parents=True)
+    (exports / "passwd.csv").write_text("keep", encoding="utf-8")
+    text = tools["export_segment"].invoke({"segment_id": "S3", "path": "../../etc/passwd.txt"})
+    assert text.endswith(str(exports / "passwd-2.csv"))
+    assert (exports / "passwd.csv").read_text(encoding="utf-8") == "keep"
+
+
+def test_files_are_loaded_only_when_the_question_names_them(fake_assistant):
+    tools, context = tools_of(fake_assistant)
+    context.question = "describe S2"
+    answer = tools["run_pipeline"].invoke({"paths": ["/etc/passwd"]})
+    assert answer == "error: /etc/passwd: load only files the user named in the question"
+    assert not any(call[0] == "run" for call in fake_assistant.calls)
 
 
 def test_query_and_pipeline_pass_through(fake_assistant):

@@ -64,6 +64,14 @@ def test_writing_the_same_rows_twice_gives_the_same_table(store):
     assert str(twice["timestamp"].dt.tz) == "UTC"
 
 
+def test_reading_some_columns_keeps_those_the_table_has_in_key_order(store):
+    store.write_table("events", events(["e2", "e1"], ["b", "a"]), key="event_id")
+    some = store.read_table("events", ["text", "event_id", "not_a_column"])
+    assert list(some.columns) == ["event_id", "text"] and list(some["text"]) == ["a", "b"]
+    with pytest.raises(ValueError, match="none of the columns"):
+        store.read_table("events", ["not_a_column"])
+
+
 def test_upsert_replaces_by_key_and_adds_new_columns(store):
     store.write_table("events", events(["e1", "e2"], ["old", "b"]), key="event_id")
     update = events(["e1", "e9"], ["new", "z"]).assign(language=["en", "zh"])
@@ -274,6 +282,16 @@ def test_vectors_of_another_dimension_are_a_store_error(store):
     store.upsert_vectors("items", ["a"], unit_vectors(1, dim=8))
     with pytest.raises(StoreError, match="dimension"):
         store.upsert_vectors("items", ["b"], unit_vectors(1, dim=4))
+
+
+def test_replace_vectors_swaps_a_space_of_another_dimension_and_keeps_only_the_given_ids(store):
+    store.upsert_vectors("items", ["a", "b"], unit_vectors(2, dim=8))
+    new = unit_vectors(2, dim=4, seed=1)
+    store.replace_vectors("items", ["b", "c"], new)
+    assert store.count("items") == 2
+    np.testing.assert_allclose(store.get_vectors("items", ["c"]), new[1:], atol=1e-6)
+    store.replace_vectors("items", ["c"], unit_vectors(1, dim=4))  # same space: upsert, prune
+    assert store.count("items") == 1
 
 
 def test_no_embedding_model_and_no_network_are_ever_used(store, monkeypatch):
