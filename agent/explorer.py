@@ -92,8 +92,7 @@ class StoreExplorer:
         """Return ``k`` templated recommendations for every user (``EXPORT_COLUMNS``)."""
         users = self._users["user"].astype(str).tolist()
         recommender = self._recommender_()
-        frame = recommender.rank(users, self.store.get_vectors("users", users), k,
-                                 item_filter=item_filter)
+        frame = recommender.rank(users, None, k, item_filter=item_filter)
         frame["segment"] = frame["user"].map(self._users["segment"]).astype(str)
         frame["item_text"] = frame["item"].map(recommender.item_texts).fillna("")
         return frame[list(EXPORT_COLUMNS)]
@@ -198,8 +197,10 @@ class StoreExplorer:
 
     def _recommender_(self) -> StoreRecommender:
         if self._recommender is None:
-            self._table("events")  # a store without a run is an error naming the fix
-            self._recommender = StoreRecommender.from_store(self.store, self._interests())
+            try:
+                self._recommender = StoreRecommender.from_store(self.store, self._interests())
+            except StoreError as err:  # a store without a run: an error naming the fix
+                raise StoreError(f"{err}; run `interestlens run` into this store first") from err
         return self._recommender
 
     def _interests(self) -> dict[str, list[str]]:

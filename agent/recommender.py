@@ -9,6 +9,7 @@ catalogue (items of a catalogue file merged with those the events name) is saved
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -29,7 +30,16 @@ from interestlens.tools.interactions import (
 )
 from interestlens.tools.rank import top_k
 from interestlens.tools.recommend import EVIDENCE_SEPARATOR, rank_recommendations
-from interestlens.tools.records import ITEM_ID, USER, Progress, Recommendation
+from interestlens.tools.records import (
+    EVENT_ID,
+    EVENT_TYPE,
+    ITEM_ID,
+    SENTIMENT,
+    TIMESTAMP,
+    USER,
+    Progress,
+    Recommendation,
+)
 from interestlens.vectorstore import Store
 from interestlens.vectorstore.artifacts import load_artifact, save_artifact
 
@@ -37,7 +47,10 @@ logger = logging.getLogger(__name__)
 
 ITEM_TEXT_COLUMN = "item_text"
 PARAMS_ARTIFACT = "recommender_params"
+ITEM_VECTORS_ARTIFACT = "item_vectors"  # the catalogue's vectors, faster to load than from Chroma
 ITEMS_TABLE = "items"
+# What the recommender reads of the events when the catalogue is saved (texts are not needed)
+EVENT_COLUMNS_READ = (EVENT_ID, USER, TIMESTAMP, EVENT_TYPE, ITEM_ID, SENTIMENT, SEGMENT)
 FILTER_BATCH = 256  # owners scored together against the filtered items in content mode
 
 
@@ -89,8 +102,9 @@ class StoreRecommender:
         if catalogue is not None:
             catalogue = catalogue.astype({"item_id": str, "item_text": str, "category": str})
             catalogue["date"] = pd.to_datetime(catalogue["date"], utc=True)
-        return cls(store, store.read_table("events"), interests, catalogue=catalogue, tune=tune,
-                   random_state=random_state)
+        columns = None if catalogue is None else EVENT_COLUMNS_READ  # texts: catalogue only
+        return cls(store, store.read_table("events", columns), interests, catalogue=catalogue,
+                   tune=tune, random_state=random_state)
 
     @property
     def n_items(self) -> int:
@@ -107,26 +121,31 @@ class StoreRecommender:
 
         Event items are in the ``events`` collection already. Texts are embedded through the
         store's content-hash cache, so a re-run embeds nothing twice; items of an earlier run
-        that left the catalogue are deleted from the collection.
+        that left the catalogue are deleted from the collection. The vectors are also saved as
+        an artifact keyed by the catalogue, which later sessions load instead of asking Chroma.
         """
         self.store.write_table(ITEMS_TABLE, self.catalogue, key=None)
         if self.collection == "items":
             ids = self.catalogue[ITEM_ID].tolist()
             vectors, _ = encoder.encode(self.catalogue[ITEM_TEXT_COLUMN].tolist(), self.store,
                                         progress=progress)
-            self.store.upsert_vectors("items", ids, vectors, progress=progress)
-            self.store.delete_missing("items", ids)
-            self._item_vectors = vectors
+            self.store.replace_vectors("items", ids, vectors, progress=progress)
+            self._item_vectors = np.asarray(vectors, dtype=np.float32)
+            save_artifact(self.store.path, ITEM_VECTORS_ARTIFACT,
+                          (self._catalogue_key(), self._item_vectors))
 
-    def rank(self, owners: Sequence[str], vectors: np.ndarray, k: int, *,
+    def rank(self, owners: Sequence[str], vectors: np.ndarray | None, k: int, *,
              item_filter: ItemFilter | None = None) -> pd.DataFrame:
-        """Return the top ``k`` unseen items per user (``vectors``: profiles, for content mode).
+        """Return the top ``k`` unseen items per user.
 
-        ``item_filter`` (category, dates) is applied before ranking and MMR, so ``k`` items
-        still come back while enough pass it.
+        ``vectors`` are the owners' profiles, used in content mode only; None reads them from
+        the store's ``users`` collection then. ``item_filter`` (category, dates) is applied
+        before ranking and MMR, so ``k`` items still come back while enough pass it.
         """
         allowed = self.allowed(item_filter)
         if not self.is_hybrid:
+            if vectors is None:
+                vectors = self.store.get_vectors("users", list(owners))
             if allowed is None:
                 return self._rank_nearest(owners, vectors, k)
             return self._rank_among(owners, vectors, k, allowed)
@@ -165,14 +184,34 @@ class StoreRecommender:
     def hybrid(self) -> HybridRecommender:
         """Return the fitted hybrid recommender, tuning or loading its weights on first use."""
         if self._hybrid is None:
-            ids = self.catalogue[ITEM_ID].tolist()
-            vectors = (self._item_vectors if self._item_vectors is not None
-                       else self.store.get_vectors("items", ids))
-            data = {"user_segments": self.user_segments, "item_vectors": vectors, "item_ids": ids}
+            data = {"user_segments": self.user_segments, "item_vectors": self._vectors(),
+                    "item_ids": self.catalogue[ITEM_ID].tolist()}
             model = HybridRecommender(random_state=self.random_state)
             model.set_params(**self._weights(model, data))
             self._hybrid = model.fit(self.interactions, **data)
         return self._hybrid
+
+    def _vectors(self) -> np.ndarray:
+        """Return the catalogue's item vectors: indexed now, saved by the run, or from Chroma.
+
+        The saved copy is used only when its key is this catalogue's (ids and texts).
+        """
+        if self._item_vectors is None:
+            try:
+                key, vectors = load_artifact(self.store.path, ITEM_VECTORS_ARTIFACT)
+            except StoreError:  # a store indexed before the copy was saved
+                key = None
+            self._item_vectors = (vectors if key == self._catalogue_key() else
+                                  self.store.get_vectors("items", self.catalogue[ITEM_ID].tolist()))
+        return self._item_vectors
+
+    def _catalogue_key(self) -> str:
+        """Return a hash of the catalogue's item ids and texts, in order."""
+        digest = hashlib.sha256()
+        for column in (ITEM_ID, ITEM_TEXT_COLUMN):
+            digest.update("\x1f".join(map(str, self.catalogue[column])).encode("utf-8"))
+            digest.update(b"\x1e")
+        return digest.hexdigest()
 
     def _weights(self, model: HybridRecommender, data: dict) -> dict:
         """Return the tuned weights: tuned now (and saved), or as the last run saved them."""

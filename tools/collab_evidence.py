@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from interestlens.tools.interactions import select_rows
 
@@ -22,7 +21,6 @@ TERMS: tuple[str, ...] = ("collab", "collab_positive", "content", "segment", "re
                           "popularity")
 COLD_TERMS: tuple[str, ...] = ("segment", "recency", "popularity")  # the population terms
 N_BECAUSE_ITEMS = 2
-BECAUSE_BATCH = 64  # owners whose picks' EASE weights are read together (64 x k x items floats)
 Level = Literal["user", "cold_start", "segment"]
 
 
@@ -71,75 +69,68 @@ class EvidenceMixin:
         picks, reported = self._ranked(totals, k)
         recent = self._decayed(terms.rows, self.half_life_days, self.clock)
         in_segment = select_rows(self.segment_counts_, terms.segments).toarray()
-        kept = [row_picks[np.isfinite(row_scores)]
-                for row_picks, row_scores in zip(picks, reported, strict=True)]
-        because_of = self._because(np.where(cold, -1, terms.rows), kept)
+        rows = np.where(cold, -1, terms.rows)
         ids, scores, evidence = [], [], []
-        for n, (items, row_scores) in enumerate(zip(kept, reported, strict=True)):
-            kept_scores = row_scores[np.isfinite(row_scores)]
-            because = {name: lists[n] for name, lists in because_of.items()}
+        for n, (row_picks, row_scores) in enumerate(zip(picks, reported, strict=True)):
+            found = np.isfinite(row_scores)
+            items, kept_scores = row_picks[found], row_scores[found]
             ids.append([str(self.item_ids_[i]) for i in items])
             scores.append([float(s) for s in kept_scores])
-            row_evidence = []
-            for j, item in enumerate(items):
-                parts = self._contributions(terms, n, int(item), bool(cold[n]))
-                shares = dict(parts)
-                collab = ("collab_positive" if shares.get("collab_positive", 0.0)
-                          >= shares.get("collab", 0.0) else "collab")
-                row_evidence.append(HybridEvidence(
-                    contributions=parts,
-                    level="cold_start" if cold[n] and terms.level == "user" else terms.level,
-                    because_items=because[collab][j], segment_id=self._segment_label(terms, n),
-                    n_segment_users=int(in_segment[n, item]), n_recent=float(recent[n, item]),
-                    is_recent_at_last_visit=self.clock == "user" and terms.rows[n] >= 0,
-                    n_interactions=int(self.popularity_[item]),
-                    diversity_penalty=max(float(totals[n, item] - kept_scores[j]), 0.0)))
-            evidence.append(row_evidence)
+            parts = self._contributions(terms, n, items, bool(cold[n]))
+            because = self._because(int(rows[n]), items, [_cited_collab(p) for p in parts])
+            evidence.append([HybridEvidence(
+                contributions=parts[j],
+                level="cold_start" if cold[n] and terms.level == "user" else terms.level,
+                because_items=because[j], segment_id=self._segment_label(terms, n),
+                n_segment_users=int(in_segment[n, item]), n_recent=float(recent[n, item]),
+                is_recent_at_last_visit=self.clock == "user" and terms.rows[n] >= 0,
+                n_interactions=int(self.popularity_[item]),
+                diversity_penalty=max(float(totals[n, item] - kept_scores[j]), 0.0))
+                for j, item in enumerate(items)])
         return ids, scores, evidence
 
     def _segment_label(self, terms: HybridTerms, n: int) -> str | None:
         return str(self.segment_ids_[terms.segments[n]]) if terms.segments[n] >= 0 else None
 
-    def _contributions(self, terms: HybridTerms, n: int, item: int,
-                       is_cold: bool) -> tuple[tuple[str, float], ...]:
-        """Return ``(term, weight x scaled value)`` of the terms that added to one score."""
-        prefix = "cold_" if is_cold else ""
-        weights = {name: getattr(self, prefix + name) for name in
-                   (COLD_TERMS if is_cold else TERMS)}
-        parts = [(name, float(weight * terms.values[self._key(name)][n, item]))
-                 for name, weight in weights.items() if weight]
-        return tuple(sorted((part for part in parts if part[1] > 0), key=lambda p: -p[1]))
+    def _contributions(self, terms: HybridTerms, n: int, items: np.ndarray,
+                       is_cold: bool) -> list[tuple[tuple[str, float], ...]]:
+        """Return, per item, ``(term, weight x scaled value)`` of the terms that added to its score.
 
-    def _because(self, rows: np.ndarray, picks: list[np.ndarray],
-                 ) -> dict[str, list[list[tuple[str, ...]]]]:
-        """Return, per collab term, owner and pick, the owner's items pointing to the pick.
-
-        Those are the owner's items with the largest positive EASE weight towards the pick; an
-        owner without a fitted row (-1: cold start, segment) has none. The weights towards the
-        picks of ``BECAUSE_BATCH`` owners are read in one product.
+        The terms come largest first; each term's values for the owner's items are read at once.
         """
-        out: dict[str, list[list[tuple[str, ...]]]] = {"collab": [], "collab_positive": []}
-        for start in range(0, len(rows), BECAUSE_BATCH):
-            chunk = slice(start, start + BECAUSE_BATCH)
-            batch_rows, batch_picks = rows[chunk], picks[chunk]
-            targets = np.unique(np.concatenate([np.zeros(0, int), *batch_picks])).astype(int)
-            for name, model, matrix in (("collab", self.ease_, self.matrix_),
-                                        ("collab_positive", self.ease_positive_,
-                                         self.positive_matrix_)):
-                into = (model.weights_into(targets)
-                        if model is not None and (batch_rows >= 0).any() else None)
-                out[name] += [self._sources(into, targets, matrix, row, items)
-                              for row, items in zip(batch_rows, batch_picks, strict=True)]
+        prefix = "cold_" if is_cold else ""
+        weighted = [(name, (getattr(self, prefix + name)
+                            * terms.values[self._key(name)][n, items]).tolist())
+                    for name in (COLD_TERMS if is_cold else TERMS) if getattr(self, prefix + name)]
+        return [tuple(sorted(((name, values[j]) for name, values in weighted if values[j] > 0),
+                             key=lambda p: -p[1]))
+                for j in range(len(items))]
+
+    def _because(self, row: int, items: np.ndarray, cited: list[str]) -> list[tuple[str, ...]]:
+        """Return, per pick, the owner's items pointing to it most through its ``cited`` term.
+
+        Those are the owner's items with the largest positive EASE weight towards the pick, read
+        from the model of the cited collab term; an owner without a fitted row (-1: cold start,
+        segment) has none.
+        """
+        out: list[tuple[str, ...]] = [() for _ in items]
+        for name, model, matrix in (("collab", self.ease_, self.matrix_),
+                                    ("collab_positive", self.ease_positive_,
+                                     self.positive_matrix_)):
+            picks = [j for j, term in enumerate(cited) if term == name]
+            sources = (matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
+                       if row >= 0 and model is not None and picks else [])
+            if not len(sources):
+                continue
+            weights = model.weights_between(sources, items[picks]).T
+            best = np.argsort(-weights, axis=1, kind="stable")[:, :N_BECAUSE_ITEMS]
+            for j, order, values in zip(picks, best, weights, strict=True):
+                out[j] = tuple(str(self.item_ids_[sources[b]]) for b in order if values[b] > 0)
         return out
 
-    def _sources(self, into: np.ndarray | None, targets: np.ndarray, matrix: sp.csr_matrix,
-                 row: int, items: np.ndarray) -> list[tuple[str, ...]]:
-        """Return, per pick, the owner's items with the largest positive weight into it."""
-        sources = (matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
-                   if row >= 0 and into is not None else [])
-        if not len(sources):
-            return [() for _ in items]
-        weights = into[np.searchsorted(targets, items)][:, sources]
-        best = np.argsort(-weights, axis=1, kind="stable")[:, :N_BECAUSE_ITEMS]
-        return [tuple(str(self.item_ids_[sources[b]]) for b in best[j] if weights[j, b] > 0)
-                for j in range(len(items))]
+
+def _cited_collab(contributions: tuple[tuple[str, float], ...]) -> str:
+    """Return the collab term whose EASE model a pick's "because of" items come from."""
+    shares = dict(contributions)
+    return ("collab_positive" if shares.get("collab_positive", 0.0) >= shares.get("collab", 0.0)
+            else "collab")

@@ -102,23 +102,24 @@ class EaseModel:
         out[:, self.items] = x.toarray() - xp / self.diag_p
         return out
 
-    def weights_into(self, targets: np.ndarray) -> np.ndarray:
-        """Return, per target item, ``B[source, target]`` for every source item (a row each).
+    def weights_between(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Return ``B[source, target]`` for each source item (a row) and target item (a column).
 
-        Zero where the source or the target was not fitted, and on the diagonal.
+        Zero where the source or the target was not fitted, and where they are the same item.
         """
-        cols, is_col = self._positions(np.asarray(targets, dtype=int))
-        out = np.zeros((len(cols), self.n_items), dtype=np.float32)
-        cols = cols[is_col]
-        if not len(cols):
+        sources, targets = np.asarray(sources, dtype=int), np.asarray(targets, dtype=int)
+        (rows, is_row), (cols, is_col) = self._positions(sources), self._positions(targets)
+        out = np.zeros((len(sources), len(targets)), dtype=np.float32)
+        rows, cols = rows[is_row], cols[is_col]
+        if not len(rows) or not len(cols):
             return out
         if self.weights is not None:
-            block = self.weights[:, cols].T
+            block = self.weights[np.ix_(rows, cols)]
         else:  # off the diagonal, B = -P / diag(P) with P = -Xᵀ(XXᵀ + λI)⁻¹X / λ
-            block = (self.dual_x.T @ self.kinv_x[:, cols]).T / self.l2
-            block /= self.diag_p[cols][:, None]
-            block[np.arange(len(cols)), cols] = 0.0
-        out[np.ix_(is_col, self.items)] = block
+            block = (self.dual_x[:, rows].T @ self.kinv_x[:, cols]) / self.l2
+            block /= self.diag_p[cols]
+        out[np.ix_(is_row, is_col)] = block
+        out[sources[:, None] == targets[None, :]] = 0.0
         return out
 
     def _positions(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

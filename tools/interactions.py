@@ -104,8 +104,9 @@ def seen_items(events: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, set[s
     is_event_mode = bool(catalogue["is_event_item"].all())
     items = events[EVENT_ID] if is_event_mode else _blank_to_na(events[ITEM_ID])
     known = items.isin(set(catalogue["item_id"])).to_numpy(dtype=bool)
-    for user, item in zip(events[USER].to_numpy()[known], items.to_numpy()[known], strict=True):
-        seen[str(user)].add(str(item))
+    users = events[USER][known].astype(str).tolist()
+    for user, item in zip(users, items[known].astype(str).tolist(), strict=True):
+        seen[user].add(item)
     return seen
 
 
@@ -174,7 +175,9 @@ def seen_matrix(users: list[str], seen: Mapping[str, set[str]],
     index = pd.Index(item_ids)
     rows, cols = [], []
     for n, user in enumerate(users):
-        found = index.get_indexer(list(seen.get(user, ())))
+        if not seen.get(user):
+            continue
+        found = index.get_indexer(list(seen[user]))
         cols += found[found >= 0].tolist()
         rows += [n] * int((found >= 0).sum())
     return binary_matrix(np.array(rows, dtype=int), np.array(cols, dtype=int),

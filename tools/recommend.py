@@ -247,7 +247,9 @@ class _Explainer:
         """Return the reason for one recommendation and its evidence strings."""
         text = self.text(item)
         if user not in self.keywords:
-            self.keywords[user] = [_Keyword.of(kw) for kw in self.user_keywords.get(user, ())]
+            # a blank keyword (a user without interests: "".split(";")) would match every text
+            parsed = (_Keyword.of(kw) for kw in self.user_keywords.get(user, ()))
+            self.keywords[user] = [kw for kw in parsed if kw.text]
         keywords = self.keywords[user]
         if evidence is None:
             cited = [kw.text for kw in keywords if kw.occurs_in(text)][:N_REASON_KEYWORDS]

@@ -103,6 +103,8 @@ def test_events_without_items_use_the_nearest_events(store):
     frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=1)
     assert frame["item"].tolist() == ["c"]  # its own event "a" is seen
     assert frame["reason"].iloc[0].startswith('matches your interests "espresso"')
+    store.upsert_vectors("users", ["u"], np.array([[1.0, 0.0]]))
+    pd.testing.assert_frame_equal(recommender.rank(["u"], None, k=1), frame)  # read from "users"
 
 
 class GroupEncoder:
@@ -144,6 +146,26 @@ def test_filters_apply_to_users_and_segments_and_survive_a_new_session(store):
         later.for_owner("u0", np.zeros(2), 3, item_filter=ItemFilter(category="prime"))
     with pytest.raises(ConfigError, match=r"no item passes the filters \(--since 2030-01-01"):
         later.rank(["u0"], np.zeros((1, 2)), 3, item_filter=ItemFilter(since="2030-01-01"))
+
+
+def test_a_later_session_loads_the_saved_item_vectors_unless_the_catalogue_changed(
+        store, monkeypatch):
+    events = item_events()
+    catalogue = catalogue_for(events)
+    first = StoreRecommender(store, events, {}, catalogue=catalogue, tune=True)
+    first.index_items(GroupEncoder())
+    store.write_table("events", events, key=None)
+    expected = first.rank(["u0", "u20", "newbie"], None, 3)  # hybrid: no profile vectors needed
+    asked = []
+    monkeypatch.setattr(store, "get_vectors",
+                        lambda name, ids: asked.append(name) or Store.get_vectors(store, name, ids))
+    later = StoreRecommender.from_store(store, {})
+    pd.testing.assert_frame_equal(later.rank(["u0", "u20", "newbie"], None, 3), expected)
+    assert asked == []  # neither item nor user vectors were read from Chroma
+    store.write_table("items", catalogue.assign(item_text=catalogue["item_text"] + " (new)"),
+                      key=None)
+    StoreRecommender.from_store(store, {}).hybrid()
+    assert asked == ["items"]
 
 
 def test_content_mode_filters_by_event_date(store):

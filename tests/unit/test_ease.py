@@ -32,17 +32,20 @@ def test_scores_match_the_closed_form_in_both_forms(n_users, form):
 
 
 @pytest.mark.parametrize("n_users", [30, 4])
-def test_weights_into_read_b_with_a_zero_diagonal(n_users):
+def test_weights_between_read_b_with_a_zero_diagonal(n_users):
     x = random_matrix(n_users, 6, seed=1)
     active = np.flatnonzero(x.sum(axis=0) > 0)
     b = direct_b(x[:, active], L2)
     model = fit_ease(sp.csr_matrix(x), l2=L2)
-    got = model.weights_into(active)
-    assert got.shape == (len(active), 6)
-    np.testing.assert_allclose(got[:, active], b.T, atol=1e-4)
-    assert np.all(got[np.arange(len(active)), active] == 0)
+    sources, targets = active[::-1], active[[1, 0, 2]]  # any order, sources and targets overlap
+    got = model.weights_between(sources, targets)
+    assert got.shape == (len(sources), 3)
+    np.testing.assert_allclose(got, b[np.ix_(np.arange(len(active))[::-1], [1, 0, 2])],
+                               atol=1e-4)
+    assert np.all(got[sources[:, None] == targets[None, :]] == 0)
     unused = np.setdiff1d(np.arange(6), active)
-    assert not got[:, unused].any() and not model.weights_into(unused).any()
+    assert not model.weights_between(unused, active).any()
+    assert not model.weights_between(active, unused).any()
 
 
 def test_primal_weights_skip_unused_items():

@@ -44,6 +44,13 @@ def test_reason_cites_the_users_keywords_that_occur_in_the_item():
     assert '"milk"' not in reason and "Burr grinders for espresso" in reason
 
 
+@pytest.mark.parametrize("evidence", [None, HybridEvidence(contributions=(("segment", 0.5),))])
+def test_a_blank_interest_is_never_cited(evidence):
+    out = rank([["a"]], [[0.7]], keywords={"u0": ["", "  "]},
+               evidence=None if evidence is None else [[evidence]])
+    assert '""' not in out["reason"].iloc[0] and "interest: " not in out["evidence"].iloc[0]
+
+
 def test_reason_without_overlap_says_closest_in_meaning():
     out = rank([["c"]], [[0.55]], keywords={"u0": ["espresso", "grinder", "milk", "latte"]})
     reason = out["reason"].iloc[0]
