@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from interestlens.agent.llm import LLMClient, describe_api_error
-from interestlens.agent.prompts import load_prompt
+from interestlens.agent.prompts import load_prompt, unfence_text
 from interestlens.agent.router import OfflineRouter, Route, extract_entities
 from interestlens.agent.toolbelt import ChatContext, make_toolbelt
 from interestlens.tools.clean import detect_language
@@ -230,7 +230,7 @@ def _tool_calls(messages: list[Any]) -> tuple[ToolCall, ...]:
             calls[call["id"]] = ToolCall(name=call["name"], args=dict(call["args"]))
         if message.type == "tool" and message.tool_call_id in calls:
             calls[message.tool_call_id] = calls[message.tool_call_id].model_copy(
-                update={"result": excerpt(message.text, RESULT_EXCERPT)})
+                update={"result": excerpt(unfence_text(message.text), RESULT_EXCERPT)})
     return tuple(calls.values())
 
 

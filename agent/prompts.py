@@ -98,12 +98,23 @@ def fence_data(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+_FENCE_START, _FENCE_END = "<<<DATA\n", "\nDATA>>>"
+
+
 def fence_text(text: str) -> str:
     """Return ``text`` (a tool result holding user texts) inside a ``<<<DATA … DATA>>>`` block.
 
     ``<`` and ``>`` are escaped as in :func:`fence_data`, so no text can close the block.
     """
-    return "<<<DATA\n" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "\nDATA>>>"
+    return _FENCE_START + text.replace("<", "\\u003c").replace(">", "\\u003e") + _FENCE_END
+
+
+def unfence_text(text: str) -> str:
+    """Return the text :func:`fence_text` fenced (``text`` itself when it is not fenced)."""
+    if not (text.startswith(_FENCE_START) and text.endswith(_FENCE_END)):
+        return text
+    inner = text[len(_FENCE_START):-len(_FENCE_END)]
+    return inner.replace("\\u003c", "<").replace("\\u003e", ">")
 
 
 def _split_header(raw: str, where: str) -> tuple[dict[str, str], str]:

@@ -83,7 +83,7 @@ def test_agent_calls_tools_then_answers(online, fake_llm, fake_assistant):
         "content"]
     assert len(first["tools"]) == 13 and first["temperature"] == 0.2
     assert second["messages"][-1]["role"] == "tool"
-    assert second["messages"][-1]["content"].startswith("S2 · espresso")
+    assert second["messages"][-1]["content"].startswith("<<<DATA\nS2 · espresso")  # fenced
 
 
 def test_agent_remembers_the_conversation(online, fake_llm):
