@@ -2,7 +2,8 @@
 
 With item ids (products, movies, questions) the tuned ``HybridRecommender`` ranks the items;
 without them (e.g. plain reviews, where each event is its own item) the store's nearest items to
-the user's profile vector are ranked. Either way ``tools.recommend`` writes the reasons. The
+the user's profile vector are ranked; in document mode (one event per "user") a recommended row
+is shown under its own row id. Either way ``tools.recommend`` writes the reasons. The
 catalogue (items of a catalogue file merged with those the events name) is saved in the store's
 ``items`` table, so later sessions filter by the same categories and dates.
 """
@@ -78,8 +79,10 @@ class StoreRecommender:
         self.tune = tune
         self.random_state = random_state
         self.catalogue = catalogue if catalogue is not None else build_item_catalogue(events)
-        self.seen = seen_items(events, self.catalogue)
-        self.item_texts = dict(zip(self.catalogue[ITEM_ID].tolist(),
+        self.item_labels = _document_labels(events, self.catalogue)
+        self.seen = {user: set(self._labelled(items))
+                     for user, items in seen_items(events, self.catalogue).items()}
+        self.item_texts = dict(zip(self._labelled(self.catalogue[ITEM_ID].tolist()),
                                    self.catalogue[ITEM_TEXT_COLUMN].tolist()))
         self.collection = "events" if self.catalogue["is_event_item"].all() else "items"
         self.interactions = interactions_from_events(events)
@@ -99,6 +102,8 @@ class StoreRecommender:
             catalogue = store.read_table(ITEMS_TABLE)
         except StoreError:  # a store written before catalogues were saved
             catalogue = None
+        if catalogue is not None and catalogue["is_event_item"].all():
+            catalogue = None  # events are the items: rebuilt, so events added by updates count
         if catalogue is not None:
             catalogue = catalogue.astype({"item_id": str, "item_text": str, "category": str})
             catalogue["date"] = pd.to_datetime(catalogue["date"], utc=True)
@@ -242,8 +247,9 @@ class StoreRecommender:
             scores = normalize(np.atleast_2d(vectors[start:start + FILTER_BATCH])) @ items.T
             width = min(len(allowed), k + max(len(self.seen.get(o, ())) for o in batch))
             picks = top_k(scores, k=width)
+            labels = self._labelled(allowed)
             frames.append(rank_recommendations(
-                batch, [[allowed[i] for i in row] for row in picks],
+                batch, [[labels[i] for i in row] for row in picks],
                 np.take_along_axis(scores, picks, axis=1), seen=self.seen,
                 item_texts=self.item_texts, user_keywords=self.interests, k=k))
         return pd.concat(frames, ignore_index=True)
@@ -257,12 +263,17 @@ class StoreRecommender:
             rows = np.flatnonzero(buckets == n)
             ids, scores = self.store.nearest(self.collection, vectors[rows], int(n))
             frames.append(rank_recommendations(
-                [owners[i] for i in rows], ids, scores, seen=self.seen,
+                [owners[i] for i in rows], [self._labelled(row) for row in ids], scores,
+                seen=self.seen,
                 item_texts=self.item_texts, user_keywords=self.interests, k=k))
         ranked = pd.concat(frames, ignore_index=True)
         order = {owner: i for i, owner in enumerate(owners)}
         return ranked.sort_values(["user", "rank"], key=lambda c: c.map(order) if c.name == "user"
                                   else c, kind="stable").reset_index(drop=True)
+
+    def _labelled(self, item_ids: Sequence[str]) -> list[str]:
+        """Return the ids items are shown under (``item_labels``; else the id itself)."""
+        return [self.item_labels.get(str(item), str(item)) for item in item_ids]
 
     def _records(self, frame: pd.DataFrame) -> list[Recommendation]:
         return [Recommendation(user=r.user, rank=int(r.rank), item_id=str(r.item),
@@ -270,6 +281,18 @@ class StoreRecommender:
                                reason=r.reason, reason_mode=r.reason_mode, level=r.level,
                                evidence=tuple(filter(None, r.evidence.split(EVIDENCE_SEPARATOR))))
                 for r in frame.itertuples(index=False)]
+
+
+def _document_labels(events: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, str]:
+    """Return event id -> user when the events are the items and each user has one event.
+
+    That is document mode, where a row's "user" is the row's own id (or row number): a
+    recommended row is shown under the id the input gave it, not its content hash.
+    """
+    users = events[USER].astype(str)
+    if catalogue.empty or not catalogue["is_event_item"].all() or users.duplicated().any():
+        return {}
+    return dict(zip(events[EVENT_ID].astype(str), users, strict=True))
 
 
 def _describe(item_filter: ItemFilter) -> str:

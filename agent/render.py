@@ -13,7 +13,7 @@ import pandas as pd
 
 from interestlens.agent.results import RunSummary, UserProfile
 from interestlens.tools.evidence import SegmentComparison
-from interestlens.tools.name import excerpt, format_share, sentiment_word
+from interestlens.tools.name import count_noun, excerpt, format_share, sentiment_word
 from interestlens.tools.records import Recommendation, Segment
 
 if TYPE_CHECKING:
@@ -42,8 +42,8 @@ LABELS = {
         "rows": "{n} rows",
         "more_rows": "… {n} more rows not shown",
         "exported": "Exported the users of {segment} to {path}",
-        "run": "Segmented {inputs}: {n_kept:,} of {n_rows:,} rows kept, {n_users:,} users in "
-               "{n_segments} segments (naming: {naming}).",
+        "run": "Segmented {inputs}: {n_kept:,} of {n_rows:,} rows kept, {users} in {segments} "
+               "(naming: {naming}).",
     },
     "zh": {
         "segment": "{id} · {name}：{n_users:,} 位用户（{share}），情感 {sentiment:+.2f}（{mood}）；"
@@ -168,6 +168,8 @@ def render_run(summary: RunSummary, segments: Sequence[Segment], language: str) 
     head = labels(language)["run"].format(
         inputs=", ".join(summary.inputs), n_kept=summary.n_kept, n_rows=summary.n_input_rows,
         n_users=summary.n_users, n_segments=summary.n_segments, naming=summary.naming_mode,
+        users=count_noun(summary.n_users, "user"),
+        segments=count_noun(summary.n_segments, "segment"),
     )
     return f"{head}\n{render_segments(segments, language)}"
 

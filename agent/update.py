@@ -235,7 +235,8 @@ def _drift(users: pd.DataFrame, active: np.ndarray, tracking: Tracking,
         return drift, ""
     if novel >= spread:
         return drift, f"novel users {novel:.2f} > {settings.recluster_drift}"
-    return drift, (f"segments {', '.join(sorted(loose))} drifted or spread out, holding "
+    noun = "segment" if len(loose) == 1 else "segments"
+    return drift, (f"{noun} {', '.join(sorted(loose))} drifted or spread out, holding "
                    f"{spread:.2f} > {settings.recluster_drift} of the active users")
 
 

@@ -11,6 +11,7 @@ items of a category or a date range.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -189,16 +190,31 @@ def _clean(texts: pd.Series, width: int | None) -> pd.Series:
 def _categories(cells: pd.Series) -> pd.Series:
     """Return each cell's categories, cleaned and joined by ``CATEGORY_SEPARATOR`` ("" if none).
 
-    A cell is a list (JSON, Parquet) or a string split at "|", ";" or "、".
+    A cell is a list (JSON, Parquet), a string holding a JSON list (``["Drama","Comedy"]`` in a
+    CSV) or a string split at "|", ";" or "、".
     """
     def join(value: object, kind: str) -> str:
         values = (list(value) if kind == "nested" else [] if kind == "empty"
-                  else _SPLIT_CATEGORIES.split(str(value)))
+                  else _json_list(str(value)))
+        if values is None:
+            values = _SPLIT_CATEGORIES.split(str(value))
         names = (" ".join(str(v).replace(CATEGORY_SEPARATOR, "/").split()) for v in values)
         return CATEGORY_SEPARATOR.join(dict.fromkeys(name for name in names if name))
 
     return pd.Series([join(v, k) for v, k in zip(cells, _cell_kinds(cells))], index=cells.index,
                      dtype=object)
+
+
+def _json_list(text: str) -> list | None:
+    """Return the list ``text`` holds in JSON, or None when it holds no JSON list."""
+    text = text.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
 
 
 def _years_as_dates(cells: pd.Series) -> pd.Series:

@@ -37,6 +37,7 @@ from interestlens.tools.records import (
     Progress,
     QuarantinedRow,
 )
+from interestlens.tools.text import PII_PLACEHOLDER
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,6 @@ _PHONE = re.compile(
     re.VERBOSE,
 )
 _DIGIT_RUN = re.compile(r"[0-9][0-9 ()+.-]{6,}[0-9]")
-_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|ID|CARD)\]")
 
 
 def _is_cn_id(match: re.Match) -> bool:
@@ -209,7 +209,7 @@ def detect_language(text: str) -> str:
     Latin letters make up >= 50 %. Links and PII placeholders are not counted.
     """
     if "[" in text or "://" in text or "www." in text:
-        text = _PLACEHOLDER.sub(" ", _URL.sub(" ", text))
+        text = PII_PLACEHOLDER.sub(" ", _URL.sub(" ", text))
     n_letters = len(_LETTER.findall(text))
     if not n_letters:
         return "other"
@@ -238,7 +238,7 @@ def _noise_reason(text: str, min_chars: int) -> str | None:
     without_links = _URL.sub(" ", text)
     if without_links != text and not _ALNUM.search(without_links):
         return "only a link"
-    if not _LETTER.search(_PLACEHOLDER.sub(" ", without_links)):
+    if not _LETTER.search(PII_PLACEHOLDER.sub(" ", without_links)):
         return "no words (only symbols/digits)"
     return None
 

@@ -79,6 +79,11 @@ def sentiment_word(score: float, language: str = "en") -> str:
     return words["mixed"]
 
 
+def count_noun(n: int, noun: str) -> str:
+    """Return a count with its English noun, singular for 1: "1 segment", "1,024 users"."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def format_share(share: float) -> str:
     """Return a 0..1 share as a percentage such as "12.5 %"."""
     return f"{share * 100:.1f} %"

@@ -19,7 +19,7 @@ from sklearn.preprocessing import normalize
 
 from interestlens.tools.collab_evidence import HybridEvidence
 from interestlens.tools.errors import ConfigError
-from interestlens.tools.name import excerpt
+from interestlens.tools.name import count_noun, excerpt
 from interestlens.tools.rank import mmr_rerank
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,16 @@ REASON_TEMPLATES = {
         "semantic": 'closest in meaning to your interests {keywords} (similarity {score:.2f}):'
         ' "{text}"',
         "no_profile": 'similar to what you interacted with (similarity {score:.2f}): "{text}"',
+        "weak": 'a weak match to your interests {keywords} (similarity {score:.2f}): "{text}"',
+        "weak_no_profile": 'a weak match to what you interacted with (similarity {score:.2f}):'
+        ' "{text}"',
     },
     "zh": {
         "overlap": "与你的兴趣{keywords}相符（相似度 {score:.2f}）：“{text}”",
         "semantic": "与你的兴趣{keywords}语义最接近（相似度 {score:.2f}）：“{text}”",
         "no_profile": "与你互动过的内容相似（相似度 {score:.2f}）：“{text}”",
+        "weak": "与你的兴趣{keywords}关联较弱（相似度 {score:.2f}）：“{text}”",
+        "weak_no_profile": "与你互动过的内容关联较弱（相似度 {score:.2f}）：“{text}”",
     },
 }
 HYBRID_TEMPLATES = {
@@ -55,12 +60,14 @@ HYBRID_TEMPLATES = {
         "content": "matches your interests {keywords}",
         "content_segment": "matches the segment's interests {keywords}",
         "content_anon": "close to what you engaged with",
-        "segment": "popular in your segment {segment} ({n} users there)",
-        "segment_level": "popular in segment {segment} ({n} users)",
+        "content_weak": "a weak match to what you engaged with",
+        "segment": "popular in your segment {segment} ({users} there)",
+        "segment_level": "popular in segment {segment} ({users})",
         "segment_anon": "popular among users like you",
         "recency": "trending now ({n:.1f} recent interactions)",
         "recency_last_visit": "trending when you were last active ({n:.1f} recent interactions)",
-        "popularity": "popular overall ({n} interactions)",
+        "popularity": "popular overall ({interactions})",
+        "unused": "new: no one has interacted with it yet",
         "cold_start": "you have few events yet, so: ",
         "reason": '{drivers} (score {score:.2f}): "{text}"',
         "join": "; ",
@@ -73,17 +80,20 @@ HYBRID_TEMPLATES = {
         "content": "与你的兴趣{keywords}相符",
         "content_segment": "与该分群的兴趣{keywords}相符",
         "content_anon": "与你互动过的内容相似",
+        "content_weak": "与你互动过的内容关联较弱",
         "segment": "在你所在的分群{segment}中受欢迎（{n} 位用户）",
         "segment_level": "在分群{segment}中受欢迎（{n} 位用户）",
         "segment_anon": "在相似用户中受欢迎",
         "recency": "近期热门（近期 {n:.1f} 次互动）",
         "recency_last_visit": "在你上次活跃时正热门（近期 {n:.1f} 次互动）",
         "popularity": "整体热门（{n} 次互动）",
+        "unused": "新内容：还没有人互动过",
         "cold_start": "你的记录还不多，先看：",
         "reason": "{drivers}（得分 {score:.2f}）：“{text}”",
         "join": "；",
     },
 }
+LEVEL_EVIDENCE = {"cold_start": "cold start", "segment": "for the whole segment"}
 N_DRIVERS = 2  # evidence terms a hybrid reason names
 MIN_DRIVER_SHARE = 0.25  # a term is named when it brings this share of the top term's score
 KEYWORD_QUOTES = {"en": ('"', '"', ", "), "zh": ("“", "”", "、")}
@@ -281,6 +291,8 @@ def _reason(item: _ItemText, keywords: Sequence[_Keyword], score: float) -> str:
     if not cited:
         cited = [kw.text for kw in keywords if kw.text][:N_REASON_KEYWORDS]
         kind = "semantic" if cited else "no_profile"
+        if score <= 0:  # not close at all: the best that is left
+            kind = "weak" if cited else "weak_no_profile"
     quoted = sep.join(f"{open_q}{kw}{close_q}" for kw in cited)
     return template[kind].format(keywords=quoted, score=score, text=item.quote)
 
@@ -294,7 +306,7 @@ def _hybrid_reason(item: _ItemText, keywords: Sequence[_Keyword], evidence: Hybr
     fill = {
         "items": sep.join(f"{open_q}{title(i)}{close_q}" for i in evidence.because_items),
         "keywords": sep.join(f"{open_q}{kw}{close_q}" for kw in matched),
-        "segment": evidence.segment_id, "n_segment": evidence.n_segment_users,
+        "segment": evidence.segment_id, "n_segment": evidence.n_segment_users, "score": score,
     }
     names = _drivers(evidence.contributions)
     if matched and "content" not in names:
@@ -329,17 +341,21 @@ def _driver(template: Mapping[str, str], name: str, evidence: HybridEvidence,
         return template[name].format(**fill) if fill["items"] else template[f"{name}_anon"]
     if name == "content":
         if not fill["keywords"]:
-            return template["content_anon"]
+            return template["content_anon" if fill["score"] > 0 else "content_weak"]
         return template["content_segment" if evidence.level == "segment" else name].format(**fill)
     if name == "segment":
         if fill["segment"] is None:
             return template["segment_anon"]
         kind = "segment_level" if evidence.level == "segment" else "segment"
-        return template[kind].format(segment=fill["segment"], n=fill["n_segment"])
+        n = fill["n_segment"]
+        return template[kind].format(segment=fill["segment"], n=n, users=count_noun(n, "user"))
     if name == "recency":
         kind = "recency_last_visit" if evidence.is_recent_at_last_visit else name
         return template[kind].format(n=evidence.n_recent)
-    return template["popularity"].format(n=evidence.n_interactions)
+    n = evidence.n_interactions
+    if n <= 0:  # nothing is popular with no interactions
+        return template["unused"]
+    return template["popularity"].format(n=n, interactions=count_noun(n, "interaction"))
 
 
 def _evidence_strings(evidence: HybridEvidence, title: Callable[[str], str]) -> tuple[str, ...]:
@@ -347,10 +363,12 @@ def _evidence_strings(evidence: HybridEvidence, title: Callable[[str], str]) -> 
     strings = [f"{name} {value:.2f}" for name, value in evidence.contributions]
     strings += [f"because of: {title(item)}" for item in evidence.because_items]
     if evidence.segment_id is not None:
-        strings.append(f"segment {evidence.segment_id}: {evidence.n_segment_users} users")
-    strings.append(f"{evidence.n_interactions} interactions, {evidence.n_recent:.1f} recent")
-    if evidence.level != "user":
-        strings.append(evidence.level.replace("_", " "))
+        strings.append(f"segment {evidence.segment_id}: "
+                       f"{count_noun(evidence.n_segment_users, 'user')}")
+    strings.append(f"{count_noun(evidence.n_interactions, 'interaction')}, "
+                   f"{evidence.n_recent:.1f} recent")
+    if evidence.level in LEVEL_EVIDENCE:
+        strings.append(LEVEL_EVIDENCE[evidence.level])
     if evidence.diversity_penalty > 0:
         strings.append(f"diversity penalty {evidence.diversity_penalty:.2f}")
     return tuple(strings)

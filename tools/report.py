@@ -23,7 +23,7 @@ from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
 from interestlens.tools.atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from interestlens.tools.name import excerpt, format_share, sentiment_word
+from interestlens.tools.name import count_noun, excerpt, format_share, sentiment_word
 from interestlens.tools.records import (
     EVENT_ID,
     LANGUAGE,
@@ -62,16 +62,20 @@ CJK_FONT_FILE_HINTS = ("notosanscjk", "notoserifcjk", "sourcehan", "wqy", "droid
                        "uming", "ukai", "simhei", "msyh", "pingfang")
 TSNE_ITERATIONS = 500  # 250 early-exaggeration steps plus 250 more: 5,000 points in ~16 CPU s
 STAGE_LABELS: tuple[tuple[str, tuple[str, ...], str], ...] = (  # stage, keys needed, label
-    ("ingest", ("n_input_rows",), "{n_input_rows:,} rows"),
+    ("ingest", ("n_input_rows",), "{n_input_rows}"),
     ("clean", ("n_kept", "n_quarantined"), "{n_kept:,} kept / {n_quarantined:,} quarantined"),
     ("embed", ("n_embedded",), "{n_embedded:,} embedded"),
-    ("store", ("n_items",), "{n_items:,} items"),
-    ("profile", ("n_users",), "{n_users:,} users"),
-    ("cluster", ("n_clusters", "n_outliers"), "{n_clusters:,} clusters / {n_outliers:,} outliers"),
-    ("segment", ("n_segments",), "{n_segments:,} segments"),
+    ("store", ("n_items",), "{n_items}"),
+    ("profile", ("n_users",), "{n_users}"),
+    ("cluster", ("n_clusters", "n_outliers"), "{n_clusters} / {n_outliers}"),
+    ("segment", ("n_segments",), "{n_segments}"),
     ("name", ("naming_mode",), "{naming_mode}"),
-    ("recommend", ("n_recommendations",), "{n_recommendations:,} recommendations"),
+    ("recommend", ("n_recommendations",), "{n_recommendations}"),
 )
+# Counts a label gives with their noun, singular for 1 ("1 segment"), by ``count_noun``
+COUNT_NOUNS = {"n_input_rows": "row", "n_items": "item", "n_users": "user",
+               "n_clusters": "cluster", "n_outliers": "outlier", "n_segments": "segment",
+               "n_recommendations": "recommendation"}
 MAP_FILE = "segments_map.png"
 REPORT_TITLE = "InterestLens report"
 MD_QUOTE_WIDTH = 200
@@ -214,8 +218,10 @@ def stage_counts(summary: Mapping[str, object]) -> dict[str, str]:
     appends each stage's time from ``stage_seconds``, and lets ``summary["stage_counts"]``
     (stage -> label) override the result.
     """
-    counts = {stage: template.format_map(summary) for stage, keys, template in STAGE_LABELS
-              if all(key in summary for key in keys)}
+    nouns = {key: count_noun(summary[key], noun) for key, noun in COUNT_NOUNS.items()
+             if key in summary}
+    counts = {stage: template.format_map({**summary, **nouns})
+              for stage, keys, template in STAGE_LABELS if all(key in summary for key in keys)}
     seconds = summary.get("stage_seconds") or {}
     for stage, value in seconds.items():
         if stage in STAGES and isinstance(value, (int, float)):

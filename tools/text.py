@@ -1,7 +1,8 @@
 """Tokenisation of Chinese, English and mixed text into content words or character terms.
 
 Chinese (and any text containing CJK characters) is cut with jieba; English and other text is
-split into lower-cased letter words. Both paths drop stop-words, punctuation, numbers and tokens
+split into lower-cased letter words. Both paths drop stop-words, punctuation, numbers, the PII
+placeholders ``[EMAIL]``, ``[PHONE]``, ``[ID]`` and ``[CARD]`` of ``clean.scrub_pii`` and tokens
 too short to carry a topic. For lexical *vectors* Chinese can instead be cut into character 1- and
 2-grams (:func:`char_terms`): on short, informal Chinese they match more of what two texts share
 than jieba's words, which split the same idea into different words (segments of 2,959 tuning
@@ -29,6 +30,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # letters/digits, inner ' or - joins
 _APOSTROPHES = ("\u2019", "\u2018", "\uff07")  # read as "'"
+PII_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|ID|CARD)\]")  # what clean.scrub_pii writes
 _PROGRESS_EVERY = 2000
 _CJK_FIRST, _CJK_LAST = "\u3400", "\u9fff"  # jieba words start with a CJK ideograph or none
 _jieba_lock = threading.Lock()
@@ -89,7 +91,7 @@ def tokenize(text: str, language: str) -> list[str]:
     """
     if not isinstance(text, str) or not text:
         return []
-    text = _plain_apostrophes(text)
+    text = _plain_text(text)
     if _is_chinese(text, language):
         return _tokenize_zh(text)
     return _tokenize_en(text)
@@ -100,10 +102,11 @@ def _is_chinese(text: str, language: str) -> bool:
     return language == "zh" or (isinstance(text, str) and has_cjk(text))
 
 
-def _plain_apostrophes(text: str) -> str:
+def _plain_text(text: str) -> str:
+    """Return ``text`` with plain apostrophes and without PII placeholders (not topic words)."""
     for apostrophe in _APOSTROPHES:  # str.replace is far faster than str.translate here
         text = text.replace(apostrophe, "'")
-    return text
+    return PII_PLACEHOLDER.sub(" ", text) if "[" in text else text
 
 
 def _tokenize_zh(text: str) -> list[str]:
@@ -147,7 +150,7 @@ def char_terms(text: str, language: str) -> list[str]:
     """
     if not isinstance(text, str) or not text:
         return []
-    text = _plain_apostrophes(text)
+    text = _plain_text(text)
     terms: list[str] = []
     start = 0
     for run in _CJK_RUNS.finditer(text):

@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from interestlens.agent import Assistant, ConfigError, RunSummary
+from interestlens.tools.name import count_noun
 from interestlens.ui.session import Session
 from interestlens.ui.text import attempt, chip, languages, md
 
@@ -33,8 +34,9 @@ def dataset_line(session: Session) -> str:
         return error
     if summary is None:
         return "No data yet — upload files or give a folder path below, then **Run**."
-    return (f"**Current data:** {md(', '.join(summary.inputs))} — {summary.n_users:,} users in "
-            f"{summary.n_segments} segments, {summary.n_kept:,} events "
+    users, segments = count_noun(summary.n_users, "user"), count_noun(summary.n_segments, "segment")
+    return (f"**Current data:** {md(', '.join(summary.inputs))} — {users} in {segments}, "
+            f"{count_noun(summary.n_kept, 'event')} "
             f"(store `{md(session.assistant.store_dir)}`)")
 
 
@@ -46,7 +48,8 @@ def run_report(s: RunSummary) -> str:
         f"**{s.n_quarantined:,} quarantined** ({s.n_rejected_at_read:,} unreadable or unusable, "
         f"{s.n_exact_duplicates:,} duplicates, {s.n_near_duplicates:,} near-duplicates, "
         f"{s.n_noise:,} noise)",
-        f"- **Users:** {s.n_users:,} in **{s.n_segments} segments** from {s.n_clusters} clusters "
+        f"- **Users:** {s.n_users:,} in **{count_noun(s.n_segments, 'segment')}** from "
+        f"{count_noun(s.n_clusters, 'cluster')} "
         f"({s.n_outliers:,} outliers assigned with low confidence)"
         + (" · document mode: one row = one user" if s.is_document_mode else ""),
         f"- **Languages:** {languages(s.language_share)}",

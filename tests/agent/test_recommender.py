@@ -101,7 +101,8 @@ def test_events_without_items_use_the_nearest_events(store):
     recommender = StoreRecommender(store, events, {"u": ["espresso"]}, tune=True)
     assert not recommender.is_hybrid
     frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=1)
-    assert frame["item"].tolist() == ["c"]  # its own event "a" is seen
+    assert frame["item"].tolist() == ["w"]  # its own event "a" is seen; one event per user:
+    # document mode, so a row is shown under its own id, not its event hash
     assert frame["reason"].iloc[0].startswith('matches your interests "espresso"')
     store.upsert_vectors("users", ["u"], np.array([[1.0, 0.0]]))
     pd.testing.assert_frame_equal(recommender.rank(["u"], None, k=1), frame)  # read from "users"
@@ -182,5 +183,40 @@ def test_content_mode_filters_by_event_date(store):
 
     frame = recommender.rank(["u"], np.array([[1.0, 0.0]]), k=2,
                              item_filter=ItemFilter(since="2020-06-01"))
-    assert frame["item"].tolist() == ["d", "b"]  # "c" is closer but too old; "a" is u's own
+    assert frame["item"].tolist() == ["x", "v"]  # "c" (w) is closer but too old; "a" is u's own
     assert (frame["level"] == "content").all()
+
+
+def test_document_mode_shows_recommended_rows_under_their_own_ids(store):
+    events = pd.DataFrame({EVENT_ID: ["h1", "h2", "h3"], USER: ["r-10", "r-11", "r-12"],
+                           TEXT: ["espresso grinder", "tea kettle", "espresso beans"],
+                           EVENT_TYPE: "review", ITEM_ID: None, ITEM_TEXT: None})
+    store.upsert_vectors("events", ["h1", "h2", "h3"], np.array([[1.0, 0], [0, 1.0], [0.9, 0.1]]))
+    recommender = StoreRecommender(store, events, {"r-10": ["espresso"]})
+    picks = recommender.for_owner("r-10", np.array([1.0, 0.0]), 2)
+    assert [(r.item_id, r.item_text) for r in picks] == [("r-12", "espresso beans"),
+                                                         ("r-11", "tea kettle")]
+    from interestlens.tools.catalogue import ItemFilter
+
+    since = ItemFilter(since="2000-01-01")
+    events[TIMESTAMP] = pd.to_datetime("2020-01-01", utc=True)
+    filtered = StoreRecommender(store, events, {}).rank(["r-10"], np.array([[1.0, 0.0]]), 2,
+                                                         item_filter=since)
+    assert filtered["item"].tolist() == ["r-12", "r-11"]  # never the row itself
+    users = events.assign(**{USER: ["u", "u", "v"]})  # a user with two texts: not documents
+    assert StoreRecommender(store, users, {}).rank(["v"], np.array([[1.0, 0.0]]), 1)[
+        "item"].tolist() == ["h1"]
+
+
+def test_a_later_session_counts_documents_added_after_the_run(store):
+    events = pd.DataFrame({EVENT_ID: ["h1", "h2"], USER: ["r-10", "r-11"],
+                           TEXT: ["espresso grinder", "tea kettle"], EVENT_TYPE: "review",
+                           ITEM_ID: None, ITEM_TEXT: None})
+    store.upsert_vectors("events", ["h1", "h2"], np.array([[1.0, 0], [0, 1.0]]))
+    StoreRecommender(store, events, {}, tune=True).index_items(GroupEncoder())
+    added = pd.concat([events, events.iloc[:1].assign(**{EVENT_ID: "h3", USER: "r-12",
+                                                         TEXT: "espresso beans"})])
+    store.write_table("events", added, key=None)  # as ``update`` stores the new document
+    store.upsert_vectors("events", ["h3"], np.array([[0.9, 0.1]]))
+    picks = StoreRecommender.from_store(store, {}).for_owner("r-12", np.array([0.9, 0.1]), 1)
+    assert [(r.item_id, r.item_text) for r in picks] == [("r-10", "espresso grinder")]

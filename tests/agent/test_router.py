@@ -274,6 +274,15 @@ def test_sql_text_is_kept_verbatim():
 
 
 @pytest.mark.parametrize("question", [
+    "what did user te1 write", "用户 te1 说了什么？", "用户te1写了什么", "顾客 te1 发过哪些评论？",
+])
+def test_what_a_user_wrote_goes_to_the_profile_in_both_languages(router, question):
+    route = router.route(question)
+    assert route is not None and route.tool == "user_profile", route
+    assert route.args == {"user_id": "te1"} and route.missing is None
+
+
+@pytest.mark.parametrize("question", [
     "哪些兴趣群在增长？", "Which segments are growing?", "Which groups shrank the most?",
     "有哪些分群合并了", "Were any new segments born?", "兴趣群的变化趋势",
 ])

@@ -77,6 +77,15 @@ def test_chinese_headers_and_json_list_categories(tmp_path):
     assert pd.isna(catalogue.items["date"].iloc[1]) and not catalogue.quarantine
 
 
+def test_csv_cells_holding_json_lists_give_categories_the_filter_finds(tmp_path):
+    text = ('id,title,genres\nm1,Heat,"[""Drama"",""Comedy""]"\nm2,Up,[]\n'
+            'm3,Alien,Horror|Sci-Fi\nm4,Odd,[not json\n')
+    items = load_catalogue(write(tmp_path, "items.csv", text)).items
+    assert items["category"].tolist() == ["Drama|Comedy", "", "Horror|Sci-Fi", "[not json"]
+    assert items["item_text"].iloc[0] == "Heat | Drama, Comedy"
+    assert items["item_id"][ItemFilter(category="comedy").mask(items)].tolist() == ["m1"]
+
+
 def test_jsonl_bad_line_and_parquet_are_read(tmp_path):
     lines = '{"id": "a", "name": "Kettle"}\n{"id": "b", "name": \n{"id": "c", "name": "Grinder"}\n'
     catalogue = load_catalogue(write(tmp_path, "items.jsonl", lines))

@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from interestlens.tools.clean import scrub_pii
 from interestlens.tools.features import ClassTfidf, LexicalEncoder, TopicModel, mean_by_group
+from interestlens.tools.name import ExtractiveNamer
+from interestlens.tools.records import SegmentEvidence
 from interestlens.tools.text import tokenize_many
 
 COFFEE = "coffee espresso roast beans grinder latte barista brew crema arabica".split()
@@ -179,3 +182,27 @@ def test_mean_by_group_averages_each_users_topic_shares():
     means = mean_by_group(shares, ["a", "b", "b", "b"], ["a", "b"])
     np.testing.assert_allclose(means.sum(axis=1), 1.0)
     np.testing.assert_allclose(means[1], [0.7 / 3, 2.3 / 3])
+
+
+def test_scrubbed_pii_never_becomes_a_keyword_name_topic_or_lexical_term():
+    texts = [f"{topic} {' '.join(words[i % 5:i % 5 + 4])} write me at fan{i}@mail.example.com"
+             f" or +1 415-555-0{i:03d}"
+             for i in range(30) for topic, words in (("coffee", COFFEE), ("hiking", HIKING))]
+    texts = [scrub_pii(text) for text in texts]
+    assert all("[EMAIL]" in text and "[PHONE]" in text for text in texts)
+    labels = [text.split()[0] for text in texts]
+    placeholder = {"email", "phone"}
+    docs = tokenize_many(texts, ["en"] * len(texts))
+    keywords = ClassTfidf().fit(docs, labels).top_keywords(n=10)
+    assert not placeholder & {word for words in keywords.values() for word, _ in words}
+    evidence = [SegmentEvidence(segment_id=label, cluster_id=i, n_users=30, share=0.5, n_events=30,
+                                keywords=tuple(word for word, _ in keywords[label]), sentiment=0.0,
+                                top_event_types=("review",), representative_texts=(),
+                                mean_confidence=0.9, language="en")
+                for i, label in enumerate(("coffee", "hiking"))]
+    names = " ".join(segment.name.lower() for segment in ExtractiveNamer().name(evidence))
+    assert not any(word in names for word in placeholder)
+    topics = TopicModel(n_topics=2, max_iter=5).fit(docs).topic_words_
+    assert not placeholder & {word for words in topics for word in words}
+    terms = tokenize_many(texts, ["en"] * len(texts), chinese="chars")
+    assert not placeholder & set(LexicalEncoder().fit(terms).vectorizer_.vocabulary_)

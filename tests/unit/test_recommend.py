@@ -97,6 +97,17 @@ def test_user_without_candidates_gets_no_rows_and_bad_options_raise():
         rank([["a"]], [[0.5]], diversity=1.5)
 
 
+@pytest.mark.parametrize("score", [0.0, -0.2])
+def test_no_closeness_is_claimed_at_or_below_zero_similarity(score):
+    with_interests = rank([["c"]], [[score]], keywords={"u0": ["espresso"]})["reason"].iloc[0]
+    assert with_interests.startswith('a weak match to your interests "espresso" (similarity')
+    without = rank([["c"]], [[score]])["reason"].iloc[0]
+    assert without.startswith("a weak match to what you interacted with (similarity")
+    assert "closest" not in with_interests + without and "similar to" not in without
+    overlap = rank([["a"]], [[score]], keywords={"u0": ["espresso"]})["reason"].iloc[0]
+    assert overlap.startswith('matches your interests "espresso"')  # the word is in the item
+
+
 HYBRID_TEXTS = {"m1": "Toy Story (1995) | Animation | tags: pixar", "m2": "Up (2009) | Animation",
                 "m3": "Heat (1995) | Crime", "m4": "Alien (1979) | Horror, Sci-Fi"}
 
@@ -150,3 +161,30 @@ def test_recency_at_the_users_last_visit_says_so():
                           is_recent_at_last_visit=True)
     out = hybrid_rank([[("m1", note)]])
     assert out["reason"].iloc[0].startswith("trending when you were last active (2.0 recent")
+
+
+def test_counts_of_one_are_singular_and_segment_evidence_has_no_stray_word():
+    note = HybridEvidence(contributions=(("segment", 1.0),), level="segment", segment_id="S3",
+                          n_segment_users=1, n_interactions=1)
+    out = hybrid_rank([[("m2", note)]])
+    assert out["reason"].iloc[0].startswith("popular in segment S3 (1 user) (score")
+    evidence = out["evidence"].iloc[0].split(EVIDENCE_SEPARATOR)
+    assert evidence[1:] == ["segment S3: 1 user", "1 interaction, 0.0 recent",
+                            "for the whole segment"]
+
+
+def test_popularity_is_not_claimed_without_interactions():
+    unused = HybridEvidence(contributions=(), n_interactions=0)
+    out = hybrid_rank([[("m3", unused)]])
+    assert out["reason"].iloc[0].startswith("new: no one has interacted with it yet (score")
+    assert "0 interactions" in out["evidence"].iloc[0]  # the count stays in the evidence
+    used = HybridEvidence(contributions=(("popularity", 1.0),), n_interactions=12)
+    assert hybrid_rank([[("m3", used)]])["reason"].iloc[0].startswith(
+        "popular overall (12 interactions)")
+
+
+def test_hybrid_content_pick_with_a_negative_score_is_not_called_close():
+    note = HybridEvidence(contributions=(("content", 0.4),))
+    out = rank_recommendations(["u0"], [["m2"]], [[-0.1]], seen={}, item_texts=HYBRID_TEXTS,
+                               user_keywords={}, evidence=[[note]])
+    assert out["reason"].iloc[0].startswith("a weak match to what you engaged with (score -0.10)")

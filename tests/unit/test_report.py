@@ -212,3 +212,11 @@ def test_map_uses_the_font_file_it_finds(tmp_path, monkeypatch, caplog):
     path = render_segment_map(np.eye(2), ["s0", "s1"], {"s0": "咖啡", "s1": "tea"},
                               tmp_path / "map.png")
     assert path.read_bytes().startswith(PNG_SIGNATURE) and "fonts-noto-cjk" not in caplog.text
+
+
+def test_stage_counts_say_one_segment_not_one_segments():
+    counts = stage_counts({"n_input_rows": 1, "n_users": 1, "n_clusters": 1, "n_outliers": 0,
+                           "n_segments": 1, "n_recommendations": 2, "n_items": 1234})
+    assert counts["ingest"] == "1 row" and counts["profile"] == "1 user"
+    assert counts["cluster"] == "1 cluster / 0 outliers" and counts["segment"] == "1 segment"
+    assert counts["recommend"] == "2 recommendations" and counts["store"] == "1,234 items"

@@ -144,3 +144,12 @@ def test_tokenize_many_reuses_given_words_only_where_both_cuts_agree():
 def test_english_words_keep_inner_apostrophes_and_hyphens_and_drop_possessives():
     text = "The dog\u2019s e-mail: rock'n'roll x-ray-- a--b 12-34 o'neil's 3d"
     assert tokenize(text, "en") == ["dog", "e-mail", "rock'n'roll", "x-ray", "o'neil", "3d"]
+
+
+def test_pii_placeholders_are_not_words_or_terms():
+    text = "Mail [EMAIL] or call [PHONE] about my espresso; ID [ID], number [CARD]. 咖啡[EMAIL]很好"
+    for cut in (tokenize, char_terms):
+        terms = cut(text, "en")
+        assert "espresso" in terms and "mail" in terms  # the user's own words stay
+        assert not {"email", "phone", "id", "card"} & set(terms)
+    assert tokenize("[email] is a word when the user writes it", "en")[0] == "email"
