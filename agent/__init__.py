@@ -17,7 +17,7 @@ from interestlens.tools.errors import (
     StoreError,
 )
 from interestlens.tools.ingest import parse_column_map
-from interestlens.tools.name import excerpt, sentiment_word
+from interestlens.tools.name import count_noun, excerpt, sentiment_word
 from interestlens.tools.records import Recommendation, Segment
 from interestlens.tools.report import OUTPUT_FILES
 
@@ -25,6 +25,7 @@ __all__ = [
     "OUTPUT_FILES", "Assistant", "ConfigError", "InputError", "InterestLensError", "LLMError",
     "Recommendation",
     "Reply", "RunResult", "RunSummary", "Segment", "Settings", "StoreError", "ToolCall",
-    "UserProfile", "excerpt", "parse_catalogue_map", "parse_column_map", "sentiment_word",
+    "UserProfile", "count_noun", "excerpt", "parse_catalogue_map", "parse_column_map",
+    "sentiment_word",
     "write_demo_csv",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -64,13 +66,14 @@ class Assistant:
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
         self._explorer = None
-        self.last_result = run_pipeline(
-            inputs, store=self._open_store(), settings=self.settings,
-            out_dir=Path(out_dir) if out_dir is not None else None,
-            column_map=column_map, items=items, items_map=items_map, progress=progress,
-            interest_labels=(parse_labels(interests) if isinstance(interests, str)
-                             else interests),
-        )
+        with self._new_store_kept_on_success():
+            self.last_result = run_pipeline(
+                inputs, store=self._open_store(), settings=self.settings,
+                out_dir=Path(out_dir) if out_dir is not None else None,
+                column_map=column_map, items=items, items_map=items_map, progress=progress,
+                interest_labels=(parse_labels(interests) if isinstance(interests, str)
+                                 else interests),
+            )
         return self.last_result
 
     def update(
@@ -92,9 +95,10 @@ class Assistant:
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
         self._explorer = None
-        return update_store(inputs, store=self._open_store(), settings=self.settings,
-                            out_dir=Path(out_dir) if out_dir is not None else None,
-                            column_map=column_map, recluster=recluster, progress=progress)
+        with self._new_store_kept_on_success():
+            return update_store(inputs, store=self._open_store(), settings=self.settings,
+                                out_dir=Path(out_dir) if out_dir is not None else None,
+                                column_map=column_map, recluster=recluster, progress=progress)
 
     def replay(
         self,
@@ -116,16 +120,18 @@ class Assistant:
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
         self._explorer = None
-        return replay_history(inputs, store=self._open_store(), settings=self.settings,
-                              window=window, n_snapshots=snapshots,
-                              out_dir=Path(out_dir) if out_dir is not None else None,
-                              column_map=column_map, recluster=recluster, progress=progress)
+        with self._new_store_kept_on_success():
+            return replay_history(inputs, store=self._open_store(), settings=self.settings,
+                                  window=window, n_snapshots=snapshots,
+                                  out_dir=Path(out_dir) if out_dir is not None else None,
+                                  column_map=column_map, recluster=recluster,
+                                  progress=progress)
 
     def trends(self) -> SegmentTrends:
         """Return the segment history: sizes per snapshot and the transitions between them."""
         from interestlens.agent.evolution import load_trends
 
-        return load_trends(self._open_store())
+        return load_trends(self._open_store(create=False))
 
     def ask(self, question: str):
         """Answer a question about the segments: LLM agent when configured, else offline router.
@@ -224,7 +230,11 @@ class Assistant:
 
     def run_summary(self) -> RunSummary | None:
         """Return the counts and timings of the store's last run (None before the first run)."""
-        runs = self._open_store().runs()
+        from interestlens.vectorstore import Store
+
+        if self._store is None and not Store(self.store_dir).exists():
+            return None
+        runs = self._open_store(create=False).runs()
         return RunSummary.model_validate_json(runs["summary"].iloc[-1]) if len(runs) else None
 
     def user_map(self, max_points: int = 2000) -> pd.DataFrame:
@@ -249,12 +259,25 @@ class Assistant:
 
         return preview_inputs(inputs, column_map=column_map)
 
-    def _open_store(self):
+    def _open_store(self, *, create: bool = True):
+        """Return the open store; reading (``create=False``) never makes a missing one."""
         from interestlens.vectorstore import Store
 
         if self._store is None:
-            self._store = Store(self.store_dir).open()
+            self._store = Store(self.store_dir).open(create=create)
         return self._store
+
+    @contextmanager
+    def _new_store_kept_on_success(self) -> Iterator[None]:
+        """Remove the store folder made by a job that fails before writing anything into it."""
+        is_new = self._store is None and not self.store_dir.exists()
+        try:
+            yield
+        except BaseException:
+            if is_new and self._store is not None and self._store.is_blank():
+                self.close()
+                shutil.rmtree(self.store_dir, ignore_errors=True)
+            raise
 
     def _view(self):
         from interestlens.agent.explorer import StoreExplorer
@@ -263,7 +286,7 @@ class Assistant:
             from interestlens.agent.llm import LLMClient
 
             llm = LLMClient.from_settings(self.settings)
-            self._explorer = StoreExplorer(self._open_store(), llm)
+            self._explorer = StoreExplorer(self._open_store(create=False), llm)
         return self._explorer
 
 

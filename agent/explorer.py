@@ -75,6 +75,7 @@ class StoreExplorer:
     def recommend(self, user_id: str, k: int,
                   item_filter: ItemFilter | None = None) -> list[Recommendation]:
         """Recommend ``k`` unseen items to one user, among the items passing ``item_filter``."""
+        _check_k(k)
         profile = self.user(user_id)
         vector = self.store.get_vectors("users", [profile.user])[0]
         return self._explain(self._recommender_().for_owner(profile.user, vector, k,
@@ -83,6 +84,7 @@ class StoreExplorer:
     def recommend_for_segment(self, segment_id: str, k: int,
                               item_filter: ItemFilter | None = None) -> list[Recommendation]:
         """Recommend ``k`` items to a whole segment, from its centroid."""
+        _check_k(k)
         segment = self.segment(segment_id)
         vector = self.store.get_vectors("segments", [segment.segment_id])[0]
         return self._explain(self._recommender_().for_segment(segment.segment_id, vector, k,
@@ -90,6 +92,7 @@ class StoreExplorer:
 
     def recommend_all(self, k: int, item_filter: ItemFilter | None = None) -> pd.DataFrame:
         """Return ``k`` templated recommendations for every user (``EXPORT_COLUMNS``)."""
+        _check_k(k)
         users = self._users["user"].astype(str).tolist()
         recommender = self._recommender_()
         frame = recommender.rank(users, None, k, item_filter=item_filter)
@@ -209,3 +212,8 @@ class StoreExplorer:
                      zip(self._users["user"], self._users["top_interests"].fillna(""))}
         return interests | {s.segment_id: list(s.keywords[:5]) for s in self._segments}
 
+
+def _check_k(k: int) -> None:
+    """Refuse a non-positive ``k`` before any ranking path sees it (``-k 0`` or ``-k -5``)."""
+    if k < 1:
+        raise ConfigError(f"recommendations need k >= 1, got k={k}")

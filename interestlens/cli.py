@@ -53,8 +53,11 @@ def _errors_as_one_line(debug: bool) -> Iterator[None]:
     except Exception as err:
         if debug:
             raise
-        log = Path(tempfile.gettempdir()) / "interestlens-error.log"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        # A fresh private file per failure: a fixed name in a shared /tmp could be another
+        # user's file or a link planted there.
+        handle, log = tempfile.mkstemp(prefix="interestlens-error-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(traceback.format_exc())
         typer.echo(f"error: unexpected {type(err).__name__}: {err} (traceback in {log})", err=True)
         raise typer.Exit(1) from None
 
@@ -139,6 +142,8 @@ def _print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from interestlens.agent import count_noun
+
     s = result.summary
     console = Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title="InterestLens run", show_header=False)
@@ -149,7 +154,8 @@ def _print_summary(result) -> None:
                  f"{s.n_exact_duplicates:,} duplicates, {s.n_near_duplicates:,} near-duplicates, "
                  f"{s.n_noise:,} noise)"),
         ("mode", "document (one row = one user)" if s.is_document_mode else "users"),
-        ("users", f"{s.n_users:,} in {s.n_segments} segments from {s.n_clusters} clusters "
+        ("users", f"{s.n_users:,} in {count_noun(s.n_segments, 'segment')} from "
+                  f"{count_noun(s.n_clusters, 'cluster')} "
                   f"({s.n_outliers:,} outliers assigned with low confidence)"),
         ("embedding", f"{s.embedding_model}: {s.n_embedded:,} texts embedded, "
                       f"{s.n_embedding_cache_hits:,} from cache; "
@@ -339,9 +345,13 @@ def ui(
     """Serve the analyst web UI: chat, data, segments, users, pipeline and settings."""
     _configure(verbose)
     with _errors_as_one_line(debug):
-        from interestlens.agent import Assistant
+        from interestlens.agent import Assistant, ConfigError
         from interestlens.ui import serve
 
+        if not 0 < port < 65536:
+            raise ConfigError(f"--port {port}: expected a port from 1 to 65535")
+        if max_upload_mb <= 0:
+            raise ConfigError(f"--max-upload-mb {max_upload_mb:g}: expected a size above 0")
         settings = _settings(store, None, None)
         typer.echo(f"InterestLens UI on http://{host}:{port} (store {settings.store_dir}); "
                    "Ctrl+C stops it")

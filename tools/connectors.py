@@ -204,7 +204,7 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame
         if header is None:
             if record is None:
                 raise InputError(path, "unclosed quote in the header line")
-            header = _clean_header(record)
+            header = _clean_header(record, path.name)
             continue
         row = len(index) + len(quarantine)
         if record is None:
@@ -256,13 +256,22 @@ def _parses_strictly(lines: list[str], delimiter: str) -> bool:
     return True
 
 
-def _clean_header(names: list[str]) -> list[str]:
+def _clean_header(names: list[str], source: str) -> list[str]:
+    """Strip the column names, name blank ones and number repeats (``text``, ``text.1``).
+
+    A repeated name is a warning naming the copies, which ``--map`` can then pick.
+    """
     seen: dict[str, int] = {}
-    header = []
+    header, repeats = [], []
     for i, name in enumerate(names):
         name = name.replace("\ufeff", "").strip() or f"column_{i + 1}"
         seen[name] = seen.get(name, 0) + 1
         header.append(name if seen[name] == 1 else f"{name}.{seen[name] - 1}")
+        if seen[name] > 1:
+            repeats.append(f"{name!r} (copy read as {header[-1]!r})")
+    if repeats:
+        logger.warning("%s: repeated column name %s; the first is used, --map ROLE=COLUMN "
+                       "picks another", source, ", ".join(repeats))
     return header
 
 
@@ -286,8 +295,10 @@ def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, list]:
 
 def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, list]:
     items, quarantine = [], []
-    lines = [line for line in text.split("\n") if line.strip()]  # not splitlines: U+2028
-    for row, line in enumerate(lines):
+    # "row N" is line N + 1 of the file: blank lines count. Not splitlines: U+2028 is data.
+    for row, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
         try:
             items.append((row, json.loads(line)))
         except json.JSONDecodeError as err:
@@ -308,7 +319,7 @@ def _objects_frame(source: str, items: list, quarantine: list) -> tuple[pd.DataF
             quarantine.append(QuarantinedRow(source=source, row=row, reason=reason,
                                              raw=short_repr(value)))
     frame = pd.DataFrame(records, index=index, dtype=object)
-    frame.columns = _clean_header([str(c) for c in frame.columns])
+    frame.columns = _clean_header([str(c) for c in frame.columns], source)
     return frame, sorted(quarantine, key=lambda q: q.row)
 
 
@@ -319,7 +330,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         reason = (str(err).splitlines() or [type(err).__name__])[0]
         raise InputError(path, f"not a readable Parquet file: {reason}") from None
     frame = frame.reset_index(drop=True)
-    return frame.set_axis(_clean_header([str(c) for c in frame.columns]), axis=1)
+    return frame.set_axis(_clean_header([str(c) for c in frame.columns], path.name), axis=1)
 
 
 # ---- event tables ------------------------------------------------------------------------------

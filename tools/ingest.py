@@ -209,6 +209,13 @@ def _table_part(where: Path | str, table: RawTable, mapping: dict[str, str],
     roles = _detect_roles(table.frame, mapping, where)
     frame = table.frame
     reasons = _row_problems(frame, roles, max_chars)
+    stamps = _parse_timestamps(frame[roles.timestamp]) if roles.timestamp else None
+    if stamps is not None:
+        bad_stamps = _timestamp_problems(frame[roles.timestamp], stamps).where(reasons.isna())
+        if bad_stamps.notna().any():
+            logger.warning("%s: timestamp is not a date in %d rows; they are quarantined",
+                           name, bad_stamps.notna().sum())
+        reasons = reasons.where(reasons.notna(), bad_stamps)
     kept = frame[reasons.isna()]
 
     def column(role: str) -> pd.Series | None:
@@ -218,7 +225,7 @@ def _table_part(where: Path | str, table: RawTable, mapping: dict[str, str],
     event_type = column("event_type")
     events = make_events(
         name, kept.index, user=column("user"),
-        timestamp=_parse_timestamps(kept[roles.timestamp]) if roles.timestamp else pd.NaT,
+        timestamp=pd.NaT if stamps is None else stamps[kept.index],
         event_type="event" if event_type is None else event_type.str.lower().fillna("event"),
         text=kept[roles.text].map(str).str.replace("\ufeff", "", regex=False),
         item_id=column("item_id"), item_text=column("item_text"))
@@ -329,7 +336,7 @@ def _text_problems(values: pd.Series, max_chars: int) -> pd.Series:
 def _row_problems(frame: pd.DataFrame, roles: ColumnRoles, max_chars: int) -> pd.Series:
     """Return the first quarantine reason of each row (text, then user, then other roles)."""
     reasons = _text_problems(frame[roles.text], max_chars)
-    for role in ("user", "item_id", "item_text", "event_type", "row_id"):
+    for role in ("user", "timestamp", "item_id", "item_text", "event_type", "row_id"):
         col = getattr(roles, role)
         if col is None or col == roles.text:
             continue
@@ -338,6 +345,15 @@ def _row_problems(frame: pd.DataFrame, roles: ColumnRoles, max_chars: int) -> pd
             {"nested": f"{role} is a list/object", **({"empty": "empty user"}
                                                        if role == "user" else {})}))
     return reasons
+
+
+def _timestamp_problems(values: pd.Series, stamps: pd.Series) -> pd.Series:
+    """Return "timestamp '...' is not a date" where a text cell did not parse, NaN elsewhere.
+
+    Empty cells and numbers that are not epoch times stay unparsed (NaT) without a reason.
+    """
+    failed = (_cell_kinds(values) == "text") & stamps.isna()
+    return ("timestamp " + values.map(repr).str.slice(0, 40) + " is not a date").where(failed)
 
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:

@@ -41,7 +41,7 @@ class Store(TablesMixin, VectorsMixin, SnapshotsMixin):
     called from several threads of one process; only one process may have the store open.
 
     Args:
-        path: The store folder; created on ``open`` if missing.
+        path: The store folder; created on ``open`` if missing (unless ``create=False``).
     """
 
     def __init__(self, path: Path):
@@ -51,15 +51,18 @@ class Store(TablesMixin, VectorsMixin, SnapshotsMixin):
         self._collections: dict[str, Collection] = {}
         self._chroma_lock = threading.RLock()
 
-    def open(self) -> Store:
-        """Open (creating if needed) the folder, its database and its schema.
+    def open(self, *, create: bool = True) -> Store:
+        """Open the folder, its database and its schema; ``create`` makes a missing store.
 
         Raises:
-            StoreError: The folder is not a store, or the store is locked, corrupt or from
-                another schema version.
+            StoreError: The folder is not a store (or, without ``create``, holds none yet), or
+                the store is locked, corrupt or from another schema version.
         """
         if self._con is not None:
             return self
+        if not create and not self.exists():
+            raise StoreError(f"{self.path}: no InterestLens store here; run `interestlens run` "
+                             "into this store first")
         self._check_folder()
         self._con = connect_tables(self.path / DB_FILE)
         logger.debug("opened store %s", self.path)
@@ -86,6 +89,21 @@ class Store(TablesMixin, VectorsMixin, SnapshotsMixin):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def exists(self) -> bool:
+        """Return whether the folder holds a store (its manifest or its database)."""
+        return any((self.path / name).is_file() for name in (MANIFEST_FILE, DB_FILE))
+
+    def is_blank(self) -> bool:
+        """Return whether the open store holds nothing yet: only its files and empty tables."""
+        own = {MANIFEST_FILE, DB_FILE, f"{DB_FILE}.wal"}
+        if any(entry.name not in own for entry in self.path.iterdir()):
+            return False
+        with self._cursor() as cur:
+            names = cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+                                " AND table_name <> 'schema_version'").fetchall()
+            return all(cur.execute(f'SELECT count(*) FROM "{name}"').fetchone() == (0,)
+                       for (name,) in names)
 
     def _db(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:

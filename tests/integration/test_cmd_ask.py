@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .run_cli import interestlens
 
 
@@ -31,6 +33,17 @@ def test_ask_without_a_store_is_a_one_line_error(tmp_path):
     assert result.returncode == 4
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize("command", [["ask", "list segments"], ["recommend", "x"], ["trends"]])
+def test_read_only_commands_on_a_missing_store_create_nothing(tmp_path, command):
+    named = interestlens(*command, "--store", tmp_path / "missing")
+    default = interestlens(*command, cwd=tmp_path)
+    for result, store in ((named, tmp_path / "missing"), (default, ".interestlens")):
+        assert result.returncode == 4
+        assert result.stderr == (f"error: {store}: no InterestLens store here; run "
+                                 "`interestlens run` into this store first\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_recommend_command_for_a_user_and_a_segment(demo_run):

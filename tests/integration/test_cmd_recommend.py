@@ -93,6 +93,10 @@ def test_cold_start_user_is_labelled(catalogue_run):
     (("u0002", "--since", "someday"), 3, "--since 'someday': not a date"),
     (("u0002", "--since", "2031-01-01"), 3, "no item passes the filters"),
     (("--all",), 3, "--all and --out FILE"),
+    (("u0002", "-k", "0"), 3, r"recommendations need k >= 1, got k=0$"),
+    (("u0002", "-k", "-1000", "--category", "coffee"), 3, "recommendations need k >= 1"),
+    (("--segment", "S1", "-k", "-1000", "--since", "2020-01-01"), 3,
+     "recommendations need k >= 1"),
 ])
 def test_bad_filters_are_one_line_errors(catalogue_run, args, code, message):
     work, _, _ = catalogue_run

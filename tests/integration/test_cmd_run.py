@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 from sklearn.metrics import normalized_mutual_info_score
 
 from .run_cli import N_USERS, interestlens
@@ -126,6 +128,7 @@ def test_bad_input_gives_one_line_error_and_exit_code(tmp_path, content, suffix,
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and str(bad.name) in lines[0]
     assert re.search(message, lines[0], flags=re.IGNORECASE)
+    assert not (tmp_path / "store").exists()  # a run that wrote nothing leaves no store behind
 
 
 def test_all_rows_quarantined_exits_non_zero_and_keeps_the_rows(tmp_path):
@@ -152,3 +155,20 @@ def test_bad_options_are_refused_before_any_work(tmp_path, out_name, extra, mess
     assert re.search(message, result.stderr)
     assert "Traceback" not in result.stderr
     assert data.read_bytes() == before
+
+
+def test_unexpected_errors_leave_their_traceback_in_a_private_file(capsys):
+    from interestlens.cli import _errors_as_one_line
+
+    logs = []
+    for _ in range(2):
+        with pytest.raises(typer.Exit), _errors_as_one_line(debug=False):
+            raise RuntimeError("boom")
+        line = capsys.readouterr().err
+        assert line.startswith("error: unexpected RuntimeError: boom (traceback in ")
+        logs.append(Path(re.search(r"traceback in (.+)\)$", line.strip())[1]))
+    assert logs[0] != logs[1]  # one file per failure: no fixed, shared name in /tmp
+    for log in logs:
+        assert "RuntimeError: boom" in log.read_text(encoding="utf-8")
+        assert log.stat().st_mode & 0o077 == 0
+        log.unlink()

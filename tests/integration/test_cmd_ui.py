@@ -8,6 +8,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from .run_cli import interestlens
 
 
@@ -62,3 +64,14 @@ def test_ui_on_a_taken_port_is_a_one_line_config_error(tmp_path):
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip() == (f"error: --port {port}: cannot listen on 127.0.0.1:{port} "
                                      "(in use or not allowed); choose another port")
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--port", "-5", "--port -5: expected a port from 1 to 65535"),
+    ("--port", "70000", "--port 70000: expected a port from 1 to 65535"),
+    ("--max-upload-mb", "-1", "--max-upload-mb -1: expected a size above 0"),
+])
+def test_out_of_range_numbers_are_one_line_config_errors(tmp_path, option, value, message):
+    result = interestlens("ui", "--store", tmp_path / "store", option, value)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr == f"error: {message}\n"

@@ -100,6 +100,7 @@ def test_bad_updates_are_one_line_errors(tmp_path, name, content, code, message)
     assert result.returncode == code
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     assert re.search(message, result.stderr)
+    assert not (tmp_path / "store").exists()
 
 
 def test_run_with_snapshots_replays_the_history_window_by_window(demo_run, tmp_path):

@@ -111,6 +111,11 @@ BAD_ROWS = [
     ("lines.jsonl", '{"user": "a", "text": "first"}\n{"user": "b", "text": "broken"\n'
                     '{"user": "c", "text": "third"}\n',
      {1: "malformed JSON: Expecting ',' delimiter"}),
+    ("blank_lines.jsonl", '{"user": "a", "text": "first"}\n\n  \n{"user": "b", "text": "x"\n'
+                          '{"user": "c", "text": "third"}\n',
+     {3: "malformed JSON: Expecting ',' delimiter"}),  # row N is line N + 1, blank lines count
+    ("dates.csv", "user,text,time\nu0,a,2023-05-01\nu1,b,not a date\nu2,c,\nu3,d,2023\n",
+     {1: "timestamp 'not a date' is not a date"}),  # empty and bare numbers stay NaT
     ("quote.csv", 'user,text\nu0,"hello there\nu1,fine text here\nu2,"quoted, yes"\n',
      {0: "unclosed quote"}),
     ("quote_end.csv", 'user,text\nu0,fine text\nu1,"never closed\n', {1: "unclosed quote"}),
@@ -278,13 +283,40 @@ def test_timestamps_event_types_and_items_are_normalised(tmp_path):
         {"user": "x", "text": "f", "time": "not a date", "type": None},
         {"user": "x", "text": "g", "time": 2023},
     ]
-    events = load_events([write(tmp_path, "t.json", json.dumps({"data": records}))]).events
+    result = load_events([write(tmp_path, "t.json", json.dumps({"data": records}))])
+    events = result.events
     ten = pd.Timestamp("2023-05-01 10:00", tz="UTC")
     assert events["timestamp"].tolist()[:5] == [ten, ten, ten - pd.Timedelta(hours=10), ten, ten]
-    assert events["timestamp"].iloc[5:].isna().all()
-    assert events["event_type"].tolist() == ["click"] + ["event"] * 6
+    assert events["text"].tolist()[5:] == ["g"] and events["timestamp"].iloc[5:].isna().all()
+    assert [(q.row, q.reason) for q in result.quarantine] == [
+        (5, "timestamp 'not a date' is not a date")]
+    assert events["event_type"].tolist() == ["click"] + ["event"] * 5
     assert events["user"].tolist()[:2] == ["7", "7"]
     assert events["item_id"].tolist()[:2] == [None, "12"]
+
+
+def test_unparseable_timestamps_are_counted_in_one_warning(tmp_path, caplog):
+    path = write(tmp_path, "when.csv", "user,text,time\nu0,a,someday\nu1,b,2023-13-45\n"
+                                       "u2,c,2023-05-01\n")
+    with caplog.at_level(logging.WARNING, logger="interestlens.tools.ingest"):
+        result = load_events([path])
+    assert result.events["user"].tolist() == ["u2"]
+    assert [q.row for q in result.quarantine] == [0, 1]
+    assert [r.getMessage() for r in caplog.records] == [
+        "when.csv: timestamp is not a date in 2 rows; they are quarantined"]
+    check_invariant(result)
+
+
+def test_repeated_column_name_is_a_warning_naming_the_copy(tmp_path, caplog):
+    path = write(tmp_path, "dup.csv", "user,text,text\nu0,first column,second column\n")
+    with caplog.at_level(logging.WARNING, logger="interestlens.tools.connectors"):
+        events = load_events([path]).events
+    assert events["text"].tolist() == ["first column"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "dup.csv: repeated column name 'text' (copy read as 'text.1'); the first is used, "
+        "--map ROLE=COLUMN picks another"]
+    mapped = load_events([path], column_map={"text": "text.1"}).events
+    assert mapped["text"].tolist() == ["second column"]
 
 
 # ---- sources and document mode -----------------------------------------------------------------

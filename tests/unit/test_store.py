@@ -215,6 +215,22 @@ def test_folder_with_only_subfolders_becomes_a_store(tmp_path):
     Store(tmp_path).open().close()
 
 
+def test_opening_a_missing_store_for_reading_creates_nothing(tmp_path):
+    with pytest.raises(StoreError, match=r"missing: no InterestLens store here; run "
+                                         r"`interestlens run` into this store first"):
+        Store(tmp_path / "missing").open(create=False)
+    assert not (tmp_path / "missing").exists()
+    Store(tmp_path / "missing").open().close()
+    with Store(tmp_path / "missing").open(create=False) as store:
+        assert store.exists()
+
+
+def test_a_store_is_blank_until_something_is_written(store):
+    assert store.is_blank()
+    store.record_run({"n_users": 1})
+    assert not store.is_blank()
+
+
 def test_closed_store_refuses_work(tmp_path):
     store = Store(tmp_path / "store")
     with pytest.raises(StoreError, match="not open"):
