@@ -9,8 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from interestlens.agent import Assistant, ConfigError, RunSummary
-from interestlens.tools.name import count_noun
+from interestlens.agent import Assistant, ConfigError, RunSummary, count_noun
 from interestlens.ui.session import Session
 from interestlens.ui.text import attempt, chip, languages, md
 
