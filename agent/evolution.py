@@ -93,6 +93,8 @@ class SegmentTrends:
         sizes: Active members per segment (rows) and snapshot (columns, by snapshot id); 0 when
             the segment was not in that snapshot.
         names: Segment id -> its name in the last snapshot that held it.
+        first_names: Segment id -> its name in the first snapshot that held it (a segment whose
+            members changed topic shows it: names come from the members of each snapshot).
         transitions: ``snapshot_id, label, kind, source_ids, target_ids, overlap,
             centroid_similarity, detail``, in order.
     """
@@ -101,6 +103,7 @@ class SegmentTrends:
     sizes: pd.DataFrame
     transitions: pd.DataFrame
     names: dict[str, str] = field(default_factory=dict)
+    first_names: dict[str, str] = field(default_factory=dict)
 
     def growth(self) -> pd.DataFrame:
         """Return each segment's size in the last two snapshots and the change, growing first."""
@@ -259,9 +262,10 @@ def load_trends(store: Store) -> SegmentTrends:
     transitions = store.snapshot_transitions()
     transitions.insert(1, "label", transitions["snapshot_id"].map(
         dict(zip(snapshots["snapshot_id"], snapshots["label"]))))
-    names = sizes[sizes["name"] != ""].groupby("segment_id")["name"].last().to_dict()
+    named = sizes[sizes["name"] != ""].groupby("segment_id")["name"]
     return SegmentTrends(snapshots=info, sizes=table,
-                         transitions=transitions.drop(columns=["position"]), names=names)
+                         transitions=transitions.drop(columns=["position"]),
+                         names=named.last().to_dict(), first_names=named.first().to_dict())
 
 
 def evolution_view(store: Store, tracking: Tracking) -> EvolutionView | None:

@@ -470,11 +470,13 @@ def _print_trends(history) -> None:
     labels = dict(zip(history.snapshots["snapshot_id"], history.snapshots["label"]))
     sizes = Table(title="Active users per segment and snapshot")
     sizes.add_column("segment")
-    sizes.add_column("name (last known)", max_width=40)
+    sizes.add_column("name (first → last)", max_width=48)
     for snapshot_id in history.sizes.columns:
         sizes.add_column(str(labels[snapshot_id]), justify="right")
     for segment_id, row in history.sizes.iterrows():
-        sizes.add_row(str(segment_id), history.names.get(segment_id, ""),
+        first, last = (history.first_names.get(segment_id, ""),
+                       history.names.get(segment_id, ""))
+        sizes.add_row(str(segment_id), last if first in ("", last) else f"{first} → {last}",
                       *(f"{n:,}" if n else "-" for n in row))
     sizes.add_row("(all)", "", *(f"{n:,}" for n in history.snapshots["n_users"]))
     console.print(sizes)

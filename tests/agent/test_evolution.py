@@ -57,12 +57,13 @@ def test_trends_hold_sizes_names_and_transitions_per_snapshot(tmp_store):
         tracking: Tracking = track(store, SegmentTracker(), previous, grown,
                                    all_ids=("S1", "S2"), are_stable=True)
         record(store, tracking, kind="update", space_id="space", is_reclustered=False,
-               names={"S1": "coffee"})
+               names={"S1": "coffee beans"})
         trends = load_trends(store)
     assert trends.snapshots["label"].tolist() == ["run 1", "update 2"]
     assert trends.snapshots["n_users"].tolist() == [10, 7]
     assert trends.sizes.loc["S1"].tolist() == [5, 7] and trends.sizes.loc["S2"].tolist() == [5, 0]
-    assert trends.names == {"S1": "coffee", "S2": "hiking"}  # a dead segment keeps its name
+    assert trends.names == {"S1": "coffee beans", "S2": "hiking"}  # the dead S2 keeps its name
+    assert trends.first_names == {"S1": "coffee", "S2": "hiking"}
     assert set(trends.transitions["kind"]) == {"survived", "died", "grew"}
     growth = trends.growth()
     assert growth.iloc[0].to_dict() == {"segment_id": "S1", "before": 5, "after": 7, "change": 2,
