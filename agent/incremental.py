@@ -292,7 +292,9 @@ def recluster_segments(store: Store, state: StoreState, batch: Batch, placed: pd
         profiles = Profiles(user_ids=user_ids, matrix=matrix,
                             n_events=n_events.reindex(user_ids).to_numpy(),
                             last_seen=batch.last_seen.reindex(user_ids).rename("last_seen"))
-        clusterer = DensityClusterer(random_state=settings.random_state).fit(matrix)
+        # the store's user ids are stable across updates: they pick the HDBSCAN sample
+        clusterer = DensityClusterer(random_state=settings.random_state).fit(
+            matrix, sample_keys=user_ids)
     with clock.stage("segment"):
         segmenter = fit_segmenter(matrix, clusterer.labels_, settings)
         segment_ids, tracking = stable_segment_ids(

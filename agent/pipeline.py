@@ -40,7 +40,7 @@ from interestlens.tools.evidence import SEGMENT, segment_evidence, user_interest
 from interestlens.tools.features import ClassTfidf, LexicalEncoder, TopicModel
 from interestlens.tools.ingest import IngestResult, load_events
 from interestlens.tools.name import ExtractiveNamer, SegmentNamer
-from interestlens.tools.profile import Profiles, build_profiles
+from interestlens.tools.profile import Profiles, build_profiles, user_text_keys
 from interestlens.tools.records import (
     EVENT_ID,
     EVENT_TYPE,
@@ -149,7 +149,8 @@ def run_pipeline(
     with clock.stage("profile"):
         profiles = build_profiles(events, event_vectors, half_life_days=settings.half_life_days)
     with clock.stage("cluster"):
-        clusterer = DensityClusterer(random_state=settings.random_state).fit(profiles.matrix)
+        clusterer = DensityClusterer(random_state=settings.random_state).fit(
+            profiles.matrix, sample_keys=user_text_keys(events, profiles.user_ids))
     with clock.stage("segment"):
         segmenter = fit_segmenter(profiles.matrix, clusterer.labels_, settings)
         space_id = space_of(encoder)

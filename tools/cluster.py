@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,17 +55,27 @@ def normalise_rows(X: np.ndarray) -> np.ndarray:
     return X / np.where(norms > 0, norms, 1.0)
 
 
-def content_sample(X: np.ndarray, max_rows: int) -> np.ndarray:
-    """Return indices of at most ``max_rows`` rows, chosen and ordered by a hash of their bytes.
+def content_sample(X: np.ndarray, max_rows: int, keys: Sequence[str] | None = None) -> np.ndarray:
+    """Return indices of at most ``max_rows`` rows, chosen and ordered by a hash of their content.
 
     Which rows, and in which order, depends only on the rows' content, never on the input order
-    or on a seed. Rows are hashed rounded to 4 decimals (and ``-0.0`` made ``0.0``), so float
-    noise in the last bits, e.g. from a different summation order upstream, picks the same rows.
+    or on a seed. ``keys`` (one str per row, e.g. a hash of what the row's user wrote) name that
+    content; without them the rows' values do, rounded to 4 decimals (and ``-0.0`` made ``0.0``),
+    so float noise in the last bits, e.g. from a different summation order upstream, picks the
+    same rows. Keys are sturdier: one document more or less in a corpus moves every LSA vector a
+    little, which changes every value's hash but only that document's key.
     """
-    rows = np.ascontiguousarray(np.round(np.asarray(X, dtype=np.float32), 4) + 0.0)
-    keys = np.fromiter((int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "big")
-                        for r in rows), dtype=np.uint64, count=len(rows))
-    return np.argsort(keys, kind="stable")[:max_rows]
+    if keys is None:
+        rows = np.ascontiguousarray(np.round(np.asarray(X, dtype=np.float32), 4) + 0.0)
+        contents = [row.tobytes() for row in rows]
+    elif len(keys) == len(X):
+        contents = [str(key).encode("utf-8") for key in keys]
+    else:
+        raise ValueError(f"{len(keys)} sample keys for {len(X)} rows")
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(c, digest_size=8).digest(), "big") for c in contents),
+        dtype=np.uint64, count=len(contents))
+    return np.argsort(hashes, kind="stable")[:max_rows]
 
 
 class DensityClusterer(ClusterMixin, BaseEstimator):
@@ -100,18 +111,20 @@ class DensityClusterer(ClusterMixin, BaseEstimator):
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_keys: Sequence[str] | None = None):
         """Cluster the rows of ``X``.
 
         Args:
             X: ``(n_rows, d)`` array of profile vectors.
             y: Ignored.
+            sample_keys: One str per row naming its content, which picks the HDBSCAN sample (see
+                ``content_sample``); default: the rows' values.
 
         Returns:
             self
         """
         X = normalise_rows(validate_data(self, X, dtype=[np.float64, np.float32]))
-        self.sample_indices_ = content_sample(X, self.max_fit_samples)
+        self.sample_indices_ = content_sample(X, self.max_fit_samples, sample_keys)
         self.min_cluster_size_ = self._sample_min_cluster_size(len(X), len(self.sample_indices_))
         if len(self.sample_indices_) < max(2 * self.min_cluster_size_, 3):
             logger.info("%d rows are too few to cluster: all noise", len(X))

@@ -9,8 +9,9 @@ is the sentiment stage's job. Negative weights are rejected with a ``ConfigError
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -19,7 +20,7 @@ import pandas as pd
 from scipy import sparse
 
 from interestlens.tools.errors import ConfigError
-from interestlens.tools.records import EVENT_TYPE, TIMESTAMP, USER
+from interestlens.tools.records import EVENT_TYPE, TEXT, TIMESTAMP, USER
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,20 @@ def build_profiles(
     logger.info("built %d profiles from %d events", len(user_ids), len(events))
     return Profiles(user_ids=user_ids, matrix=matrix, n_events=n_events,
                     last_seen=last_seen.rename("last_seen"))
+
+
+def user_text_keys(events: pd.DataFrame, user_ids: Sequence[str]) -> np.ndarray:
+    """Return one key per user of ``user_ids``: a hash of the sorted hashes of their texts.
+
+    It names what a user wrote, whatever the row order or the user's id (a row number in
+    document mode), so a sample drawn by it stays put when the rest of the data changes.
+    """
+    text_hashes = [hashlib.sha1(str(text).encode("utf-8")).hexdigest()
+                   for text in events[TEXT].fillna("")]
+    frame = pd.DataFrame({"user": events[USER].astype(str).to_numpy(), "hash": text_hashes})
+    joined = frame.sort_values(["user", "hash"]).groupby("user")["hash"].agg("".join)
+    return np.array([hashlib.blake2b(joined.get(str(user), "").encode("utf-8"),
+                                     digest_size=8).hexdigest() for user in user_ids])
 
 
 def _utc_timestamps(events: pd.DataFrame) -> pd.Series:

@@ -170,6 +170,18 @@ def test_content_sample_ignores_float_noise_in_the_last_bits():
     assert np.array_equal(content_sample(X, 50), content_sample(noisy, 50))
 
 
+def test_a_keyed_sample_stays_put_when_every_vector_moves_a_little():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 8)).astype(np.float32)
+    moved = X + rng.normal(scale=1e-3, size=X.shape).astype(np.float32)  # e.g. a new document
+    keys = [f"doc-{row}" for row in range(len(X))]
+    assert np.array_equal(content_sample(X, 100, keys), content_sample(moved, 100, keys))
+    by_values = set(content_sample(X, 100)) & set(content_sample(moved, 100))
+    assert len(by_values) < 60  # hashed values change with every vector: another sample
+    with pytest.raises(ValueError, match="2 sample keys for 300 rows"):
+        DensityClusterer().fit(X, sample_keys=keys[:2])
+
+
 def test_refinement_moves_border_rows_to_the_nearest_cluster_mean():
     from interestlens.tools.cluster import _refine
 

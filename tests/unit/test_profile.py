@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from interestlens.tools.errors import ConfigError
-from interestlens.tools.profile import build_profiles
-from interestlens.tools.records import EVENT_TYPE, TIMESTAMP, USER
+from interestlens.tools.profile import build_profiles, user_text_keys
+from interestlens.tools.records import EVENT_TYPE, TEXT, TIMESTAMP, USER
 
 NOW = pd.Timestamp("2024-07-01", tz="UTC")
 
@@ -118,3 +118,11 @@ def test_sixty_thousand_users_take_under_two_seconds():
     profiles = build_profiles(events, vectors)
     assert time.perf_counter() - start < 2.0
     assert profiles.matrix.shape == (n, 64)
+
+
+def test_user_text_keys_name_what_each_user_wrote_whatever_the_row_order():
+    events = pd.DataFrame({USER: ["a", "b", "a", "c"], TEXT: ["tea", "coffee", "hiking", "coffee"]})
+    keys = user_text_keys(events, ["a", "b", "c"])
+    assert list(user_text_keys(events.iloc[[3, 1, 2, 0]], ["a", "b", "c"])) == list(keys)
+    assert keys[1] == keys[2] != keys[0]  # b and c wrote the same text
+    assert user_text_keys(events.iloc[1:], ["a"])[0] != keys[0]  # a lost one text
