@@ -213,7 +213,7 @@ def _table_part(where: Path | str, table: RawTable, mapping: dict[str, str],
     if stamps is not None:
         bad_stamps = _timestamp_problems(frame[roles.timestamp], stamps).where(reasons.isna())
         if bad_stamps.notna().any():
-            logger.warning("%s: timestamp is not a date in %d rows; they are quarantined",
+            logger.warning("%s: timestamp is not a usable date in %d rows; they are quarantined",
                            name, bad_stamps.notna().sum())
         reasons = reasons.where(reasons.notna(), bad_stamps)
     kept = frame[reasons.isna()]
@@ -348,12 +348,21 @@ def _row_problems(frame: pd.DataFrame, roles: ColumnRoles, max_chars: int) -> pd
 
 
 def _timestamp_problems(values: pd.Series, stamps: pd.Series) -> pd.Series:
-    """Return "timestamp '...' is not a date" where a text cell did not parse, NaN elsewhere.
+    """Return why a row's timestamp is unusable, NaN where it is fine.
 
-    Empty cells and numbers that are not epoch times stay unparsed (NaT) without a reason.
+    A text cell that did not parse "is not a date"; a date outside the years 1678-2261 (what
+    pandas' nanosecond times hold, which decay and recency use) is out of range. Empty cells and
+    numbers that are not epoch times stay unparsed (NaT) without a reason.
     """
+    shown = "timestamp " + values.map(repr).str.slice(0, 40)
     failed = (_cell_kinds(values) == "text") & stamps.isna()
-    return ("timestamp " + values.map(repr).str.slice(0, 40) + " is not a date").where(failed)
+    out_of_range = stamps.notna() & ~stamps.between(_EARLIEST_TIME, _LATEST_TIME)
+    return (shown + " is not a date").where(failed).fillna(
+        (shown + " is outside the years 1678-2261").where(out_of_range))
+
+
+_EARLIEST_TIME = pd.Timestamp("1678-01-01", tz="UTC")
+_LATEST_TIME = pd.Timestamp("2261-12-31 23:59:59", tz="UTC")
 
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:

@@ -116,6 +116,10 @@ BAD_ROWS = [
      {3: "malformed JSON: Expecting ',' delimiter"}),  # row N is line N + 1, blank lines count
     ("dates.csv", "user,text,time\nu0,a,2023-05-01\nu1,b,not a date\nu2,c,\nu3,d,2023\n",
      {1: "timestamp 'not a date' is not a date"}),  # empty and bare numbers stay NaT
+    ("far_dates.csv",
+     "user,text,time\nu0,a,9999-12-31T23:59:59\nu1,b,1600-01-01\nu2,c,2261-06-01\n",
+     {0: "timestamp '9999-12-31T23:59:59' is outside the years 1678-2261",
+      1: "timestamp '1600-01-01' is outside the years 1678-2261"}),
     ("quote.csv", 'user,text\nu0,"hello there\nu1,fine text here\nu2,"quoted, yes"\n',
      {0: "unclosed quote"}),
     ("quote_end.csv", 'user,text\nu0,fine text\nu1,"never closed\n', {1: "unclosed quote"}),
@@ -303,7 +307,7 @@ def test_unparseable_timestamps_are_counted_in_one_warning(tmp_path, caplog):
     assert result.events["user"].tolist() == ["u2"]
     assert [q.row for q in result.quarantine] == [0, 1]
     assert [r.getMessage() for r in caplog.records] == [
-        "when.csv: timestamp is not a date in 2 rows; they are quarantined"]
+        "when.csv: timestamp is not a usable date in 2 rows; they are quarantined"]
     check_invariant(result)
 
 
