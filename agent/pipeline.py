@@ -233,7 +233,7 @@ def run_pipeline(
     store.record_run(summary.model_dump(mode="json"))
     return RunResult(
         segments=segments, users=users, recommendations=recommendations, summary=summary,
-        output_files=output_files,
+        output_files=output_files, quarantine=tuple(quarantine),
         recommender=lambda user, k: recommender.for_owner(
             user, profiles.matrix[np.searchsorted(profiles.user_ids, user)], k),
     )

@@ -18,8 +18,9 @@ from interestlens.agent.evolution import SegmentTrends, load_trends
 from interestlens.agent.pipeline import run_pipeline
 from interestlens.agent.settings import Settings
 from interestlens.agent.update import update_store
+from interestlens.tools import report
 from interestlens.tools.ingest import IngestResult, load_events
-from interestlens.tools.records import TIMESTAMP, Progress
+from interestlens.tools.records import TIMESTAMP, Progress, QuarantinedRow
 from interestlens.tools.replay import Window, in_window, time_windows
 from interestlens.vectorstore import Store
 
@@ -47,6 +48,7 @@ class ReplayResult:
     steps: list[ReplayStep]
     trends: SegmentTrends
     output_files: dict[str, Path]
+    quarantine: tuple[QuarantinedRow, ...] = ()  # rows set aside at read and in every window
 
 
 def replay_history(
@@ -63,6 +65,8 @@ def replay_history(
 ) -> ReplayResult:
     """Replay ``inputs`` window by window into ``store``; the last step writes ``out_dir``.
 
+    ``out_dir``'s ``quarantine.csv`` holds the rows set aside in every window.
+
     Give ``window`` (``"90d"``, ``"1y"``, ...) or ``n_snapshots``; see ``tools.replay``.
     Undated events join the first window; rows set aside at read count in the first window.
 
@@ -72,7 +76,7 @@ def replay_history(
     ingested = load_events(inputs, column_map=column_map, progress=progress)
     windows = time_windows(ingested.events[TIMESTAMP], window=window, n_snapshots=n_snapshots)
     logger.info("replay: %d windows", len(windows))
-    steps, files = [], {}
+    steps, files, quarantine = [], {}, []
     for index, span in enumerate(windows):
         part = _window_part(ingested, span, is_first=index == 0)
         out = out_dir if index == len(windows) - 1 else None
@@ -92,9 +96,14 @@ def replay_history(
                               is_reclustered=s.is_reclustered, transitions=s.transitions,
                               seconds=s.total_seconds)
         files = result.output_files or files
+        quarantine += result.quarantine
         logger.info("replay %s: %s", span.label, step.transitions)
         steps.append(step)
-    return ReplayResult(steps=steps, trends=load_trends(store), output_files=files)
+    quarantine.sort(key=lambda q: (q.source, q.row is None, q.row or 0))
+    if out_dir is not None:
+        files = files | {"quarantine": report.write_quarantine(out_dir, quarantine)}
+    return ReplayResult(steps=steps, trends=load_trends(store), output_files=files,
+                        quarantine=tuple(quarantine))
 
 
 def _window_part(ingested: IngestResult, span: Window, *, is_first: bool) -> IngestResult:

@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from interestlens.tools.errors import InputError
-from interestlens.tools.records import Recommendation, Segment
+from interestlens.tools.records import QuarantinedRow, Recommendation, Segment
 
 
 class RunSummary(BaseModel):
@@ -80,6 +80,7 @@ class RunResult:
     summary: RunSummary
     output_files: dict[str, Path] = field(default_factory=dict)
     recommender: Callable[[str, int], list[Recommendation]] | None = None
+    quarantine: tuple[QuarantinedRow, ...] = ()  # the input rows this run set aside
 
     def segment(self, segment_id: str) -> Segment:
         """Return one segment by id."""

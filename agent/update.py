@@ -109,6 +109,7 @@ class UpdateResult:
     users: pd.DataFrame
     transitions: tuple[Transition, ...] = ()
     output_files: dict[str, Path] = field(default_factory=dict)
+    quarantine: tuple[QuarantinedRow, ...] = ()  # the input rows this update set aside
 
 
 def update_store(
@@ -146,7 +147,9 @@ def update_store(
     if cleaned is None or cleaned.events.empty:
         if len(fresh):  # all set aside: remembered, so feeding them again is a no-op
             _save_seen(store, seen)
-        return _unchanged(state, counts, quarantine, clock, started, store)
+        if recluster:
+            logger.warning("no new events: nothing to re-cluster (--recluster needs new events)")
+        return _unchanged(state, counts, quarantine, clock, started, store, out_dir)
 
     batch = prepare_batch(store, state, cleaned.events, settings, clock, progress)
     label = label or snapshot_label(store, "update")
@@ -187,7 +190,8 @@ def update_store(
         "snapshot_id": snapshot_id, "stage_seconds": clock.seconds,
         "total_seconds": round(time.perf_counter() - started, 2)})
     return UpdateResult(summary=summary, segments=outcome.segments, users=outcome.users,
-                        transitions=outcome.tracking.transitions, output_files=files)
+                        transitions=outcome.tracking.transitions, output_files=files,
+                        quarantine=tuple(quarantine))
 
 
 def _new_events(inputs: Sequence[Path | str] | pd.DataFrame | IngestResult, store: Store,
@@ -286,16 +290,22 @@ def _save_seen(store: Store, ids: pd.Index) -> None:
 
 
 def _unchanged(state: StoreState, counts: dict, quarantine: list[QuarantinedRow], clock: Clock,
-               started: float, store: Store) -> UpdateResult:
-    """Return the result of an update that found no new event: nothing changed."""
+               started: float, store: Store, out_dir: Path | None) -> UpdateResult:
+    """Return the result of an update that found no new event: nothing changed in the store.
+
+    With ``out_dir``, only ``quarantine.csv`` is written there (the rows set aside, if any).
+    """
+    files = ({"quarantine": report.write_quarantine(Path(out_dir), quarantine)}
+             if out_dir is not None else {})
     summary = UpdateSummary(
         **counts, n_new_events=0, n_quarantined=len(quarantine), n_embedded=0,
         n_embedding_cache_hits=0, n_users=len(state.users), n_new_users=0, n_changed_users=0,
         n_novel_users=0, n_active_users=0, drift=0.0, is_reclustered=False, recluster_reason="",
         n_segments=len(state.segments), transitions={}, snapshot_id=None,
         stage_seconds=clock.seconds, total_seconds=round(time.perf_counter() - started, 2),
-        store_dir=str(store.path))
-    return UpdateResult(summary=summary, segments=state.segments, users=state.users)
+        out_dir=str(out_dir) if out_dir else None, store_dir=str(store.path))
+    return UpdateResult(summary=summary, segments=state.segments, users=state.users,
+                        output_files=files, quarantine=tuple(quarantine))
 
 
 def _write_outputs(store: Store, out_dir: Path, outcome: Outcome,

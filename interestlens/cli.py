@@ -450,6 +450,8 @@ def _print_update(result) -> None:
 def _print_replay(result) -> None:
     from rich.table import Table
 
+    from interestlens.agent import count_noun
+
     table = Table(title="Replay")
     for column in ("window", "step", "events", "users", "segments", "re-clustered",
                    "transitions", "s"):
@@ -459,6 +461,9 @@ def _print_replay(result) -> None:
                       str(step.n_segments), "yes" if step.is_reclustered else "no",
                       ", ".join(f"{n} {k}" for k, n in step.transitions.items()) or "-",
                       f"{step.seconds:.1f}")
+    if result.quarantine:
+        table.caption = (f"{count_noun(len(result.quarantine), 'row')} quarantined over all "
+                         "windows (see quarantine.csv)")
     _console().print(table)
     _print_trends(result.trends)
 

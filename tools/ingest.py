@@ -31,6 +31,7 @@ from interestlens.tools.connectors import (
     short_repr,
 )
 from interestlens.tools.errors import ConfigError, InputError
+from interestlens.tools.name import count_noun
 from interestlens.tools.records import (
     EVENT_ID,
     SOURCE,
@@ -213,8 +214,8 @@ def _table_part(where: Path | str, table: RawTable, mapping: dict[str, str],
     if stamps is not None:
         bad_stamps = _timestamp_problems(frame[roles.timestamp], stamps).where(reasons.isna())
         if bad_stamps.notna().any():
-            logger.warning("%s: timestamp is not a usable date in %d rows; they are quarantined",
-                           name, bad_stamps.notna().sum())
+            logger.warning("%s: timestamp is not a usable date in %s; quarantined", name,
+                           count_noun(int(bad_stamps.notna().sum()), "row"))
         reasons = reasons.where(reasons.notna(), bad_stamps)
     kept = frame[reasons.isna()]
 

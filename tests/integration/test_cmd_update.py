@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from interestlens.tools.demo import generate_demo
@@ -115,3 +116,24 @@ def test_run_with_snapshots_replays_the_history_window_by_window(demo_run, tmp_p
         kinds = opened.snapshots()["kind"].tolist()
     assert kinds[-2:] == ["run", "update"]
     assert (tmp_path / "out" / "report.html").is_file()
+    # every row set aside for itself (not as someone's duplicate) is in the replay's quarantine,
+    # whichever window it fell in: the first (read errors) or a later one (noise)
+    def set_aside(folder):
+        table = pd.read_csv(folder / "quarantine.csv")
+        alone = table[~table["reason"].str.contains("duplicate")]
+        return set(zip(alone["row"], alone["reason"], strict=True))
+    expected = set_aside(out)
+    assert len(expected) >= 2 and expected <= set_aside(tmp_path / "out")
+    assert "quarantined over all windows" in replay.stdout
+
+
+def test_an_update_with_nothing_new_still_writes_its_quarantine(demo_run, tmp_path):
+    out, _, _ = demo_run
+    store = tmp_path / "store"
+    shutil.copytree(out / "store", store)
+    again = interestlens("update", out / "demo_events.csv", "--store", store,
+                         "--out", tmp_path / "out")
+    assert again.returncode == 0, again.stderr
+    assert "0 new events" in again.stdout
+    quarantine = pd.read_csv(tmp_path / "out" / "quarantine.csv")
+    assert "empty text" in set(quarantine["reason"])  # set aside at read, as in the run

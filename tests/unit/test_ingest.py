@@ -307,7 +307,7 @@ def test_unparseable_timestamps_are_counted_in_one_warning(tmp_path, caplog):
     assert result.events["user"].tolist() == ["u2"]
     assert [q.row for q in result.quarantine] == [0, 1]
     assert [r.getMessage() for r in caplog.records] == [
-        "when.csv: timestamp is not a usable date in 2 rows; they are quarantined"]
+        "when.csv: timestamp is not a usable date in 2 rows; quarantined"]
     check_invariant(result)
 
 
