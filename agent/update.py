@@ -216,9 +216,18 @@ def _new_events(inputs: Sequence[Path | str] | pd.DataFrame | IngestResult, stor
     if len(fresh):
         with clock.stage("clean"):
             cleaned = clean_events(fresh, document_mode=ingested.is_document_mode,
+                                   earlier=_same_scope(state.events, fresh,
+                                                       ingested.is_document_mode),
                                    progress=progress)
     quarantine = [*ingested.quarantine, *(cleaned.quarantine if cleaned else [])]
     return state, fresh, cleaned, counts, quarantine
+
+
+def _same_scope(stored: pd.DataFrame, fresh: pd.DataFrame, is_document_mode: bool,
+                ) -> pd.DataFrame:
+    """Return the stored events a new one may duplicate: all in document mode, else its users'."""
+    return stored if is_document_mode else stored[
+        stored[USER].astype(str).isin(set(fresh[USER].astype(str)))]
 
 
 def _drift(users: pd.DataFrame, active: np.ndarray, tracking: Tracking,

@@ -416,6 +416,7 @@ def clean_events(
     document_mode: bool = False,
     min_chars: int = 2,
     near_duplicate_threshold: float = 0.9,
+    earlier: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> CleanResult:
     """Clean texts, quarantine noise and duplicates, and tag the language of each kept event.
@@ -427,6 +428,9 @@ def clean_events(
         min_chars: Texts with fewer non-space characters are quarantined as too short.
         near_duplicate_threshold: Character-shingle Jaccard from which a text is a near-duplicate
             of an earlier one; texts under 20 characters are only checked for exact duplicates.
+        earlier: Events kept before (a store's: cleaned ``TEXT``, ``LANGUAGE``, ``USER``,
+            ``ITEM_ID``, ``EVENT_ID``): a row that duplicates one of them is quarantined as its
+            duplicate, as if both had come in one input. They are not returned.
         progress: Called as ``progress(label, done, total)``.
 
     Returns:
@@ -450,11 +454,19 @@ def clean_events(
         if (reason := _noise_reason(text, min_chars)) is not None
     }
     n_noise = len(reasons)
+    before = (pd.DataFrame(columns=[TEXT, LANGUAGE, USER, ITEM_ID, EVENT_ID]) if earlier is None
+              else earlier.reset_index(drop=True))
+    shift = len(before)  # earlier rows come first, so they are the twins that are kept
     exact, near = _find_duplicates(
-        texts, cleaned[LANGUAGE].tolist(), _scopes(events, document_mode), set(reasons),
-        threshold=near_duplicate_threshold, progress=progress,
+        [*before[TEXT].fillna("").astype(str), *texts],
+        [*before[LANGUAGE].astype(str), *cleaned[LANGUAGE]],
+        pd.concat([_scopes(before, document_mode), _scopes(events, document_mode)],
+                  ignore_index=True),
+        {pos + shift for pos in reasons}, threshold=near_duplicate_threshold, progress=progress,
     )
-    event_ids = events[EVENT_ID].tolist()
+    exact, near = ({pos - shift: twin for pos, twin in found.items() if pos >= shift}
+                   for found in (exact, near))
+    event_ids = [*before[EVENT_ID], *events[EVENT_ID]]
     reasons.update({pos: f"duplicate of event {event_ids[twin]}" for pos, twin in exact.items()})
     reasons.update({p: f"near-duplicate of event {event_ids[t]}" for p, t in near.items()})
     kept = np.array([pos not in reasons for pos in range(len(texts))], dtype=bool)

@@ -237,6 +237,10 @@ def _table_part(where: Path | str, table: RawTable, mapping: dict[str, str],
     logger.info("%s: %s, encoding %s, roles %s; kept %d of %d rows", name, table.kind,
                 table.encoding, roles.model_dump(exclude_none=True), len(events), summary.n_rows)
     row_ids = column("row_id")
+    if row_ids is not None and not roles.user and row_ids.dropna().duplicated().any():
+        logger.warning("%s: id column %r repeats values (%s for %s); rows with the same id "
+                       "are one user", name, roles.row_id,
+                       count_noun(row_ids.nunique(), "distinct id"), count_noun(len(kept), "row"))
     doc_ids = None if roles.user else (np.full(len(kept), None, dtype=object) if row_ids is None
                                        else row_ids.to_numpy(dtype=object))
     return _Part(events, quarantine, summary, doc_ids=doc_ids)

@@ -264,3 +264,16 @@ def test_online_shopping_sample_rates(shared_data):
     assert len(result.quarantine) < 200
     assert (result.events[LANGUAGE] == "zh").mean() > 0.99
     assert not result.events[TEXT].str.contains("<br", regex=False).any()
+
+
+def test_rows_that_repeat_earlier_kept_events_are_their_duplicates():
+    kept = clean_events(make_events([LONG_EN, LONG_ZH], users=["u1", "u2"])).events
+    kept[EVENT_ID] = ["old-en", "old-zh"]
+    near_zh = LONG_ZH[:-1] + "呀" + LONG_ZH[-1]
+    new = make_events([LONG_EN.upper() + "  ", near_zh, near_zh, LONG_EN],
+                      users=["u1", "u2", "u3", "u3"])
+    result = clean_events(new, earlier=kept)
+    assert reasons_by_row(result) == {10: "duplicate of event old-en",
+                                      11: "near-duplicate of event old-zh"}
+    assert result.events[USER].tolist() == ["u3", "u3"]  # other users' texts are theirs
+    assert len(clean_events(new).events) == 4  # without the earlier events, nothing repeats

@@ -420,3 +420,13 @@ def test_online_shopping_reviews_load():
     assert result.is_document_mode
     assert result.events["text"].iloc[0].startswith("做父母一定要有刘墉")
     assert {q.reason for q in result.quarantine} <= {"empty text", "text is a number, not text"}
+
+
+def test_a_document_id_column_with_repeats_is_a_warning(tmp_path, caplog):
+    path = write(tmp_path, "docs.csv", "label,review\n1,good tent\n1,bad stove\n2,fine map\n")
+    with caplog.at_level(logging.WARNING, logger="interestlens.tools.ingest"):
+        result = load_events([path], column_map={"id": "label"})
+    assert result.is_document_mode and result.events["user"].tolist() == ["1", "1", "2"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "docs.csv: id column 'label' repeats values (2 distinct ids for 3 rows); rows with the "
+        "same id are one user"]
