@@ -109,9 +109,10 @@ INTENTS: tuple[Intent, ...] = (
         "what did user u5 write",
         "用户u12的画像", "用户42属于哪个分群", "u7这个用户喜欢什么", "查看用户1001的兴趣",
         "顾客u3是什么样的人",
-        "用户u88的资料", "用户u5说了什么", "顾客42写过哪些评论",
+        "用户u88的资料", "用户u5说了什么", "顾客42写过哪些评论", "用户u9关心什么",
     ), r"profile|which segment (is|does)|what segment is|who is user|interests of|belong|画像|属于|"
-       r"资料|兴趣|谁是|是谁|什么样的人|(说|写|发|评论)(了|过)(什么|啥|哪些)",
+       r"资料|兴趣|谁是|是谁|什么样的人|(说|写|发|评论)(了|过)(什么|啥|哪些)|"
+       r"(关心|喜欢|在乎|关注|感兴趣)(的是)?(什么|啥|哪些)",
         {"en": "Profile of user {user_id}:", "zh": "用户 {user_id} 的画像："}),
     Intent("recommend_for_user", "recommend_for_user", ("user",), (
         "what should we recommend to user u12", "recommend items for user 42",

@@ -60,6 +60,8 @@ CASES = [
     ("用户u0042的兴趣是什么", "user_profile", {"user_id": "u0042"}),
     ("查一下顾客u8属于哪个群", "user_profile", {"user_id": "u8"}),
     ("谁是用户u77", "user_profile", {"user_id": "u77"}),
+    ("用户 evil1 关心什么？", "user_profile", {"user_id": "evil1"}),
+    ("顾客c42在乎的是什么", "user_profile", {"user_id": "c42"}),
     ("给用户u0042推荐点东西", "recommend_for_user", {"user_id": "u0042"}),
     ("为顾客u5推荐三款商品", "recommend_for_user", {"user_id": "u5", "k": 3}),
     ("给S1分群推荐哪些商品比较好", "recommend_for_segment", {"segment_id": "S1"}),
