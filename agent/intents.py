@@ -147,10 +147,10 @@ INTENTS: tuple[Intent, ...] = (
         "how many users and events per segment",
         "每个分群有多少条行为", "各分群的评论数量", "哪个分群最活跃", "按分群统计事件数",
         "每个用户群有多少人和多少条记录",
-        "各群体的活跃度",
+        "各群体的活跃度", "一共有多少用户",
     ), r"(how many|counts?|number of).*(per|each|by)|most (active|events|activity)|activity by|"
        r"events (per|by|for each)|每个.*多少|各.*(数量|多少)|(分群|群).*最活跃|活跃度|按分群统计|"
-       r"(行为|记录|评论|事件)最多",
+       r"(行为|记录|评论|事件)最多|(多少|几)(个)?(用户|人)[？?。]?$|(用户|人)(总)?数",
         {"en": "Events and users per segment:", "zh": "各分群的行为数和用户数："}),
     _analytics("sentiment_by_segment", (
         "which segment is the most negative", "average sentiment per segment",

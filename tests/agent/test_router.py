@@ -60,6 +60,7 @@ CASES = [
     ("用户u0042的兴趣是什么", "user_profile", {"user_id": "u0042"}),
     ("查一下顾客u8属于哪个群", "user_profile", {"user_id": "u8"}),
     ("谁是用户u77", "user_profile", {"user_id": "u77"}),
+    ("有多少用户？", "events_by_segment", {}),
     ("用户 evil1 关心什么？", "user_profile", {"user_id": "evil1"}),
     ("顾客c42在乎的是什么", "user_profile", {"user_id": "c42"}),
     ("给用户u0042推荐点东西", "recommend_for_user", {"user_id": "u0042"}),
