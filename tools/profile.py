@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from interestlens.tools.embed import text_hash
 from interestlens.tools.errors import ConfigError
 from interestlens.tools.records import EVENT_TYPE, TEXT, TIMESTAMP, USER
 
@@ -113,14 +114,13 @@ def build_profiles(
 
 
 def user_text_keys(events: pd.DataFrame, user_ids: Sequence[str]) -> np.ndarray:
-    """Return one key per user of ``user_ids``: a hash of the sorted hashes of their texts.
+    """Return one key per user of ``user_ids``: a digest of the sorted hashes of their texts.
 
     It names what a user wrote, whatever the row order or the user's id (a row number in
     document mode), so a sample drawn by it stays put when the rest of the data changes.
     """
-    text_hashes = [hashlib.sha1(str(text).encode("utf-8")).hexdigest()
-                   for text in events[TEXT].fillna("")]
-    frame = pd.DataFrame({"user": events[USER].astype(str).to_numpy(), "hash": text_hashes})
+    frame = pd.DataFrame({"user": events[USER].astype(str).to_numpy(),
+                          "hash": [text_hash(str(text)) for text in events[TEXT].fillna("")]})
     joined = frame.sort_values(["user", "hash"]).groupby("user")["hash"].agg("".join)
     return np.array([hashlib.blake2b(joined.get(str(user), "").encode("utf-8"),
                                      digest_size=8).hexdigest() for user in user_ids])
